@@ -1,0 +1,52 @@
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// The one error type of the UI's API. It crosses the wire as JSON, so the
+/// browser can show a message that names the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request itself is wrong; `field` names the part at fault.
+    #[error("{field}: {message}")]
+    BadRequest { field: String, message: String },
+    /// 403: signed in, but not allowed to see this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 503: the store could not answer; retrying may help. Details are logged
+    /// on the server, never sent.
+    #[error("the audit store is unavailable right now; try again in a moment")]
+    Unavailable,
+    /// The request never got a proper answer (network, decoding).
+    #[error("could not reach the server: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn bad_request(field: &str, message: impl Into<String>) -> AppError {
+        AppError::BadRequest { field: field.to_string(), message: message.into() }
+    }
+
+    /// The HTTP status this error is sent with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadRequest { .. } => 400,
+            AppError::Forbidden(_) => 403,
+            AppError::Unavailable => 503,
+            AppError::Transport(_) => 502,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // Arguments the server could not decode are the caller's fault.
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
+                AppError::bad_request("arguments", msg)
+            }
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}

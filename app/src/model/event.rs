@@ -1,0 +1,134 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Changes;
+
+/// Who performed an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    /// A background process of the product; `Actor::name` carries the process name.
+    System,
+    ApiKey,
+    Integration,
+}
+
+impl ActorKind {
+    pub const ALL: [ActorKind; 4] = [Self::User, Self::System, Self::ApiKey, Self::Integration];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::System => "system",
+            Self::ApiKey => "api_key",
+            Self::Integration => "integration",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// URL of an avatar image; when absent the UI draws initials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+}
+
+/// The record an action was taken on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityRef {
+    /// Category in snake_case, e.g. `invoice`, `api_key`.
+    #[serde(rename = "type")]
+    pub entity_type: String,
+    pub id: String,
+    /// Display name such as `INV-0042`, when the sender knows one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// True when a later event deleted this record. Derived by the store
+    /// from its deleted-entity projection, never sent by event producers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+impl EntityRef {
+    /// What the timeline shows for the record: its name, or a shortened id.
+    pub fn display_name(&self) -> String {
+        match &self.name {
+            Some(name) if !name.trim().is_empty() => name.clone(),
+            _ => {
+                let short: String = self.id.chars().take(8).collect();
+                if short.len() < self.id.len() { format!("{short}…") } else { short }
+            }
+        }
+    }
+}
+
+/// Where a request came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// One stored audit event, as the timeline reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// UUIDv7, made by the writer; the tiebreaker of every ordering.
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// When it happened, by the sender's clock.
+    pub occurred_at: DateTime<Utc>,
+    /// When the store accepted it.
+    pub received_at: DateTime<Utc>,
+    pub actor: Actor,
+    /// Dotted `resource.verb`, e.g. `invoice.update`.
+    pub action: String,
+    pub entity: EntityRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+    #[serde(default)]
+    pub context: EventContext,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub metadata: serde_json::Value,
+}
+
+/// An event on its way into the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAuditEvent {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub actor: Actor,
+    pub action: String,
+    pub entity: EntityRef,
+    pub changes: Option<Changes>,
+    pub context: EventContext,
+    pub metadata: serde_json::Value,
+}
+
+/// One page of a timeline, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePage {
+    pub events: Vec<AuditEvent>,
+    /// Opaque position after the last event; `None` at the end of the log.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,308 @@
+//! A private PostgreSQL cluster for the zero-configuration default.
+//!
+//! With no `DATABASE_URL`, the server runs its own cluster from the machine's
+//! PostgreSQL binaries in a data directory of its own (initdb once, then
+//! pg_ctl start/stop). It listens on 127.0.0.1 only, on a free port, with a
+//! random password kept beside the cluster (mode 0600).
+//!
+//! PostgreSQL refuses to run as root. When this process is root, the cluster's
+//! files belong to, and its processes run as, the unprivileged `postgres`
+//! user (via `runuser`), which is how Debian runs its own clusters.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use tokio::process::Command;
+
+/// The database inside the cluster that holds the audit log.
+const DATABASE: &str = "audit";
+/// The unprivileged user the cluster runs as when we are root.
+const RUN_AS: &str = "postgres";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(
+        "PostgreSQL server binaries (initdb, pg_ctl) were not found; install them \
+         (Debian: apt-get install postgresql) or set PG_BIN_DIR, or set DATABASE_URL \
+         to use an existing database"
+    )]
+    NoBinaries,
+    #[error(
+        "running as root, the embedded PostgreSQL must run as the user '{RUN_AS}', which does not \
+         exist; create it (useradd --system {RUN_AS}) or set DATABASE_URL"
+    )]
+    NoUnprivilegedUser,
+    #[error("{what} failed: {detail}")]
+    Command { what: String, detail: String },
+    #[error("embedded PostgreSQL, {context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create the '{DATABASE}' database: {0}")]
+    CreateDatabase(#[from] sqlx::Error),
+}
+
+/// A running embedded cluster.
+pub struct EmbeddedPostgres {
+    bin_dir: PathBuf,
+    pgdata: PathBuf,
+    run_as: Option<&'static str>,
+    port: u16,
+    password: String,
+    /// False when another process of ours already had it running; then we
+    /// leave it running on exit too.
+    started_here: bool,
+}
+
+impl EmbeddedPostgres {
+    /// Starts the cluster in `dir` (created and initialised on first use), or
+    /// attaches to it if it is already running, and makes sure the audit
+    /// database exists.
+    pub async fn start(dir: &Path) -> Result<EmbeddedPostgres, EmbeddedError> {
+        let bin_dir = find_bin_dir().ok_or(EmbeddedError::NoBinaries)?;
+        let run_as = if is_root() {
+            if !user_exists(RUN_AS).await {
+                return Err(EmbeddedError::NoUnprivilegedUser);
+            }
+            Some(RUN_AS)
+        } else {
+            None
+        };
+        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        let dir = dir.canonicalize().map_err(io(format!("resolving {}", dir.display())))?;
+        let pgdata = dir.join("pgdata");
+        let password_file = dir.join("password");
+
+        let mut pg = EmbeddedPostgres { bin_dir, pgdata, run_as, port: 0, password: String::new(), started_here: false };
+        if let Some(user) = run_as {
+            pg.run("chown", Command::new("chown").arg("-R").arg(format!("{user}:")).arg(&dir)).await?;
+            pg.check_reachable(&dir).await?;
+        }
+        if !pg.pgdata.join("PG_VERSION").exists() {
+            pg.init(&password_file).await?;
+        }
+        pg.password = std::fs::read_to_string(&password_file)
+            .map_err(io(format!("reading {}", password_file.display())))?
+            .trim()
+            .to_string();
+
+        match pg.running_port() {
+            Some(port) if pg.is_running().await => {
+                tracing::info!(port, "embedded PostgreSQL already running; attaching");
+                pg.port = port;
+            }
+            _ => {
+                pg.port = free_port().map_err(io("finding a free port".into()))?;
+                let log = dir.join("postgres.log");
+                let mut cmd = pg.pg_command("pg_ctl");
+                cmd.arg("-D").arg(&pg.pgdata).arg("-l").arg(&log).args(["-w", "-t", "60", "-o"]);
+                cmd.arg(format!("-p {}", pg.port)).arg("start");
+                pg.run("pg_ctl start", &mut cmd).await.map_err(|e| with_log(e, &log))?;
+                pg.started_here = true;
+                tracing::info!(port = pg.port, dir = %dir.display(), "embedded PostgreSQL started");
+            }
+        }
+        pg.create_database().await?;
+        Ok(pg)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.url(DATABASE)
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!("postgres://postgres:{}@127.0.0.1:{}/{database}", self.password, self.port)
+    }
+
+    /// Stops the cluster if this process started it.
+    pub async fn stop(self) {
+        if !self.started_here {
+            return;
+        }
+        let mut cmd = self.pg_command("pg_ctl");
+        cmd.arg("-D").arg(&self.pgdata).args(["-m", "fast", "-w", "stop"]);
+        match self.run("pg_ctl stop", &mut cmd).await {
+            Ok(_) => tracing::info!("embedded PostgreSQL stopped"),
+            Err(err) => tracing::warn!("embedded PostgreSQL did not stop cleanly: {err}"),
+        }
+    }
+
+    async fn init(&self, password_file: &Path) -> Result<(), EmbeddedError> {
+        let password = random_hex(16).map_err(io("reading /dev/urandom".into()))?;
+        write_private(password_file, &password).map_err(io(format!("writing {}", password_file.display())))?;
+        if let Some(user) = self.run_as {
+            self.run("chown", Command::new("chown").arg(format!("{user}:")).arg(password_file)).await?;
+        }
+        // C collation keeps btree comparisons cheap (nothing here sorts text
+        // for display); a UTF-8 ctype makes lower() and pg_trgm fold
+        // non-ASCII letters, so "JOSÉ" finds "José".
+        let mut cmd = self.pg_command("initdb");
+        cmd.arg("-D").arg(&self.pgdata).args(["-U", "postgres", "-A", "scram-sha-256", "-E", "UTF8"]);
+        cmd.arg(format!("--pwfile={}", password_file.display()));
+        cmd.args(["--lc-collate=C", "--lc-ctype=C.UTF-8", "--lc-messages=C"]);
+        self.run("initdb", &mut cmd).await?;
+        let conf = self.pgdata.join("postgresql.conf");
+        let settings = "\n# audit-timeline embedded defaults\n\
+                        listen_addresses = '127.0.0.1'\n\
+                        unix_socket_directories = ''\n\
+                        shared_buffers = 256MB\n\
+                        max_connections = 60\n";
+        let mut text = std::fs::read_to_string(&conf).map_err(io(format!("reading {}", conf.display())))?;
+        text.push_str(settings);
+        std::fs::write(&conf, text).map_err(io(format!("writing {}", conf.display())))?;
+        Ok(())
+    }
+
+    async fn create_database(&self) -> Result<(), EmbeddedError> {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.url("postgres")).await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(DATABASE)
+            .fetch_one(&mut conn)
+            .await?;
+        if !exists {
+            sqlx::query(&format!("CREATE DATABASE {DATABASE}")).execute(&mut conn).await?;
+        }
+        conn.close().await?;
+        Ok(())
+    }
+
+    /// The port in postmaster.pid (its fourth line), if a server claims the
+    /// data directory.
+    fn running_port(&self) -> Option<u16> {
+        let pid = std::fs::read_to_string(self.pgdata.join("postmaster.pid")).ok()?;
+        pid.lines().nth(3)?.trim().parse().ok()
+    }
+
+    async fn is_running(&self) -> bool {
+        let mut cmd = self.pg_command("pg_ctl");
+        cmd.arg("-D").arg(&self.pgdata).arg("status");
+        matches!(cmd.output().await, Ok(out) if out.status.success())
+    }
+
+    /// When we run as root the cluster's user must be able to reach the data
+    /// directory; a private parent directory (e.g. under /root) would make
+    /// initdb fail with a confusing message, so say it plainly.
+    async fn check_reachable(&self, dir: &Path) -> Result<(), EmbeddedError> {
+        let Some(user) = self.run_as else { return Ok(()) };
+        let ok = Command::new("runuser")
+            .args(["-u", user, "--", "test", "-w"])
+            .arg(dir)
+            .output()
+            .await
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            Ok(())
+        } else {
+            Err(EmbeddedError::Command {
+                what: "preparing the data directory".into(),
+                detail: format!(
+                    "user '{user}' cannot write {}: a parent directory is private; choose another \
+                     --data-dir (e.g. under /var/tmp)",
+                    dir.display()
+                ),
+            })
+        }
+    }
+
+    /// A PostgreSQL tool, run as the cluster's user.
+    fn pg_command(&self, tool: &str) -> Command {
+        let program = self.bin_dir.join(tool);
+        match self.run_as {
+            Some(user) => {
+                let mut cmd = Command::new("runuser");
+                cmd.args(["-u", user, "--"]).arg(program);
+                cmd
+            }
+            None => Command::new(program),
+        }
+    }
+
+    async fn run(&self, what: &str, cmd: &mut Command) -> Result<Output, EmbeddedError> {
+        cmd.kill_on_drop(true).stdin(std::process::Stdio::null());
+        let out = cmd.output().await.map_err(io(format!("running {what}")))?;
+        if out.status.success() {
+            Ok(out)
+        } else {
+            let mut detail = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            if detail.is_empty() {
+                detail = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            }
+            Err(EmbeddedError::Command { what: what.to_string(), detail })
+        }
+    }
+}
+
+fn with_log(err: EmbeddedError, log: &Path) -> EmbeddedError {
+    match err {
+        EmbeddedError::Command { what, detail } => {
+            let tail: String = std::fs::read_to_string(log)
+                .map(|t| t.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"))
+                .unwrap_or_default();
+            EmbeddedError::Command { what, detail: format!("{detail}\n{tail}") }
+        }
+        other => other,
+    }
+}
+
+/// `PG_BIN_DIR`, else the newest `/usr/lib/postgresql/<major>/bin` (Debian and
+/// Ubuntu), else wherever `initdb` is on PATH.
+fn find_bin_dir() -> Option<PathBuf> {
+    let has_tools = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
+    if let Some(dir) = std::env::var_os("PG_BIN_DIR").map(PathBuf::from) {
+        return has_tools(&dir).then_some(dir);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let major = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            has_tools(&bin).then_some((major, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Some(bin);
+    }
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|d| has_tools(d))
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+async fn user_exists(user: &str) -> bool {
+    Command::new("id").arg("-u").arg(user).output().await.is_ok_and(|o| o.status.success())
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn random_hex(bytes: usize) -> std::io::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(contents.as_bytes())
+}
+
+fn io(context: String) -> impl FnOnce(std::io::Error) -> EmbeddedError {
+    move |source| EmbeddedError::Io { context, source }
+}

@@ -1,0 +1,14 @@
+//! Everything that runs only on the server: the append-only PostgreSQL audit
+//! store behind `app`'s [`AuditStore`](app::api::AuditStore) port, the
+//! embedded PostgreSQL launcher used when no database is configured, the demo
+//! data generator, and the plain HTTP routes that are not server functions.
+
+pub mod avatar;
+pub mod db;
+pub mod demo;
+pub mod embedded_pg;
+pub mod http;
+pub mod store;
+
+pub use db::Database;
+pub use store::PgAuditStore;
