@@ -19,7 +19,11 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 #[derive(Parser)]
-#[command(name = "audit-timeline", version, about = "Self-hosted, append-only audit log with a live timeline")]
+#[command(
+    name = "audit-timeline",
+    version,
+    about = "Self-hosted, append-only audit log with a live timeline"
+)]
 struct Cli {
     /// PostgreSQL to use. Unset: run a private embedded PostgreSQL in --data-dir.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
@@ -105,7 +109,8 @@ async fn run(cli: &Cli, db: &Database) -> anyhow::Result<()> {
         }
         Some(Command::Seed(args)) => seed(db, args).await,
         Some(Command::Postgres) => {
-            let url = db.embedded_url().context("DATABASE_URL is set: there is no embedded PostgreSQL to run")?;
+            let url =
+                db.embedded_url().context("DATABASE_URL is set: there is no embedded PostgreSQL to run")?;
             println!("DATABASE_URL={url}");
             shutdown_signal().await;
             Ok(())
@@ -141,7 +146,10 @@ async fn seed(db: &Database, args: &SeedArgs) -> anyhow::Result<()> {
         written += load_demo(db, index, DemoOptions { events: share, ..opts.clone() }).await?;
     }
     let secs = started.elapsed().as_secs_f64();
-    eprintln!("seeded {written} events into {orgs} org(s) in {secs:.1}s ({:.0} events/s)", written as f64 / secs);
+    eprintln!(
+        "seeded {written} events into {orgs} org(s) in {secs:.1}s ({:.0} events/s)",
+        written as f64 / secs
+    );
     Ok(())
 }
 

@@ -40,14 +40,18 @@ impl Database {
                 (pg.database_url(), Some(pg))
             }
         };
-        let options: PgConnectOptions = url.parse().map_err(OpenError::Connect)?;
-        let admin = PgPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
-            .await
-            .map_err(OpenError::Connect)?;
-        let app = app_pool(options).await.map_err(OpenError::Connect)?;
+        let admin = match admin_pool(&url).await {
+            Ok(pool) => pool,
+            Err(err) => {
+                // Do not leave a cluster we started running behind us.
+                if let Some(pg) = embedded {
+                    pg.stop().await;
+                }
+                return Err(OpenError::Connect(err));
+            }
+        };
+        // Lazy: its role exists only once migrations have run.
+        let app = app_pool_options().connect_lazy_with(admin.connect_options().as_ref().clone());
         Ok(Database { admin, app, embedded })
     }
 
@@ -81,15 +85,25 @@ impl Database {
 /// (rare terms want the trigram index, common ones the time index), which a
 /// cached generic plan cannot know.
 pub async fn app_pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(Duration::from_secs(5))
-        .after_connect(|conn, _meta| {
+    app_pool_options().connect_with(options).await
+}
+
+fn app_pool_options() -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).after_connect(
+        |conn, _meta| {
             Box::pin(async move {
                 conn.execute("SET ROLE audit_app; SET plan_cache_mode = force_custom_plan").await?;
                 Ok(())
             })
-        })
+        },
+    )
+}
+
+async fn admin_pool(url: &str) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = url.parse()?;
+    PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
 }

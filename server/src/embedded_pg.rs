@@ -77,7 +77,14 @@ impl EmbeddedPostgres {
         let pgdata = dir.join("pgdata");
         let password_file = dir.join("password");
 
-        let mut pg = EmbeddedPostgres { bin_dir, pgdata, run_as, port: 0, password: String::new(), started_here: false };
+        let mut pg = EmbeddedPostgres {
+            bin_dir,
+            pgdata,
+            run_as,
+            port: 0,
+            password: String::new(),
+            started_here: false,
+        };
         if let Some(user) = run_as {
             pg.run("chown", Command::new("chown").arg("-R").arg(format!("{user}:")).arg(&dir)).await?;
             pg.check_reachable(&dir).await?;
@@ -133,7 +140,8 @@ impl EmbeddedPostgres {
 
     async fn init(&self, password_file: &Path) -> Result<(), EmbeddedError> {
         let password = random_hex(16).map_err(io("reading /dev/urandom".into()))?;
-        write_private(password_file, &password).map_err(io(format!("writing {}", password_file.display())))?;
+        write_private(password_file, &password)
+            .map_err(io(format!("writing {}", password_file.display())))?;
         if let Some(user) = self.run_as {
             self.run("chown", Command::new("chown").arg(format!("{user}:")).arg(password_file)).await?;
         }
@@ -241,7 +249,16 @@ fn with_log(err: EmbeddedError, log: &Path) -> EmbeddedError {
     match err {
         EmbeddedError::Command { what, detail } => {
             let tail: String = std::fs::read_to_string(log)
-                .map(|t| t.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"))
+                .map(|t| {
+                    t.lines()
+                        .rev()
+                        .take(5)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
                 .unwrap_or_default();
             EmbeddedError::Command { what, detail: format!("{detail}\n{tail}") }
         }

@@ -21,7 +21,12 @@ fn filter(q: &str, entity_type: Option<&str>) -> TimelineFilter {
 }
 
 /// Every page of a filtered timeline, following cursors to the end.
-async fn all_pages(store: &PgAuditStore, org: Uuid, f: &TimelineFilter, limit: usize) -> Vec<app::model::AuditEvent> {
+async fn all_pages(
+    store: &PgAuditStore,
+    org: Uuid,
+    f: &TimelineFilter,
+    limit: usize,
+) -> Vec<app::model::AuditEvent> {
     let mut out = Vec::new();
     let mut after = None;
     loop {
@@ -81,7 +86,10 @@ async fn update_delete_and_truncate_are_refused_for_the_app_role_and_the_owner(
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn the_app_role_holds_only_select_and_insert_on_events(_opts: PgPoolOptions, connect: PgConnectOptions) {
+async fn the_app_role_holds_only_select_and_insert_on_events(
+    _opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
     let app = app_pool(connect).await;
     let privileges: Vec<String> = sqlx::query_scalar(
         "SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p \
@@ -96,7 +104,10 @@ async fn the_app_role_holds_only_select_and_insert_on_events(_opts: PgPoolOption
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn keyset_pages_have_no_duplicates_or_gaps_while_events_arrive(_opts: PgPoolOptions, connect: PgConnectOptions) {
+async fn keyset_pages_have_no_duplicates_or_gaps_while_events_arrive(
+    _opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
     let app = app_pool(connect).await;
     let store = PgAuditStore::new(app.clone());
     // 130 events; 60 of them share one timestamp, so page boundaries fall
@@ -158,11 +169,19 @@ async fn search_is_case_insensitive_across_action_actor_and_entity_names(
     insert(&app, &[by_bob, by_jose, literal, hidden, other_org]).await;
 
     assert_eq!(names(&store, "STONE", None).await, HashSet::from(["Website redesign".into()]), "actor name");
-    assert_eq!(names(&store, "redesign", None).await, HashSet::from(["Website redesign".into()]), "entity name");
+    assert_eq!(
+        names(&store, "redesign", None).await,
+        HashSet::from(["Website redesign".into()]),
+        "entity name"
+    );
     assert_eq!(names(&store, "Invoice.SEND", None).await, HashSet::from(["INV-0042".into()]), "action");
     assert_eq!(names(&store, "josé álv", None).await, HashSet::from(["INV-0042".into()]), "non-ASCII folds");
     assert_eq!(names(&store, "inv-0042", None).await, HashSet::from(["INV-0042".into()]));
-    assert_eq!(names(&store, "%_", None).await, HashSet::from(["50%_off deal".into()]), "wildcards are literal");
+    assert_eq!(
+        names(&store, "%_", None).await,
+        HashSet::from(["50%_off deal".into()]),
+        "wildcards are literal"
+    );
     assert!(names(&store, "example.com", None).await.is_empty(), "emails are not searched");
     assert!(names(&store, "update\nbob", None).await.is_empty(), "no match across field boundaries");
     assert_eq!(names(&store, "", None).await.len(), 4, "only this org's events");
@@ -191,10 +210,14 @@ async fn entity_type_filter_combines_with_search(_opts: PgPoolOptions, connect: 
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn deleted_entities_are_projected_and_converge_out_of_order(_opts: PgPoolOptions, connect: PgConnectOptions) {
+async fn deleted_entities_are_projected_and_converge_out_of_order(
+    _opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
     let app = app_pool(connect).await;
     let store = PgAuditStore::new(app.clone());
-    let snapshot = || Changes::Snapshot(serde_json::from_value(serde_json::json!({"number": "INV-7"})).unwrap());
+    let snapshot =
+        || Changes::Snapshot(serde_json::from_value(serde_json::json!({"number": "INV-7"})).unwrap());
     insert(
         &app,
         &[
@@ -212,7 +235,11 @@ async fn deleted_entities_are_projected_and_converge_out_of_order(_opts: PgPoolO
 
     insert(&app, &[with_changes(event(ORG, t0() + minutes(2), "invoice.delete", "inv_7"), snapshot())]).await;
     let page = all_pages(&store, ORG, &TimelineFilter::default(), 50).await;
-    assert_eq!(deleted(&page, "inv_7"), [true, true, true], "every entry of a deleted record is struck through");
+    assert_eq!(
+        deleted(&page, "inv_7"),
+        [true, true, true],
+        "every entry of a deleted record is struck through"
+    );
     assert_eq!(deleted(&page, "inv_8"), [false], "other records are untouched");
     let delete = page.iter().find(|e| e.action == "invoice.delete").unwrap();
     assert_eq!(delete.changes, Some(snapshot()), "the snapshot is kept with the delete");
@@ -243,8 +270,10 @@ async fn copy_loads_events_and_keeps_the_projection(_opts: PgPoolOptions, connec
     tricky.entity.name = Some("tab\there, newline\nthere, back\\slash".into());
     tricky = with_changes(
         tricky,
-        serde_json::from_value(serde_json::json!({"diff": {"notes": {"old": "a\tb", "new": "line1\nline2 \"q\""}}}))
-            .unwrap(),
+        serde_json::from_value(
+            serde_json::json!({"diff": {"notes": {"old": "a\tb", "new": "line1\nline2 \"q\""}}}),
+        )
+        .unwrap(),
     );
     let events = vec![
         tricky.clone(),

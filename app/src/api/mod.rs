@@ -22,13 +22,13 @@ pub async fn list_events(filter: TimelineFilter, cursor: Option<String>) -> Resu
     let cursor = match cursor.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| {
-            store::fail(AppError::bad_request("cursor", "not a cursor this server issued; reload the timeline"))
+            store::fail(AppError::bad_request(
+                "cursor",
+                "not a cursor this server issued; reload the timeline",
+            ))
         })?),
     };
-    store
-        .list_events(scope.org_id, &filter.normalized(), cursor, PAGE_SIZE)
-        .await
-        .map_err(store::unavailable)
+    store.list_events(scope.org_id, &filter.normalized(), cursor, PAGE_SIZE).await.map_err(store::unavailable)
 }
 
 /// The entity categories present in the viewer's log, for the filter menu.

@@ -51,10 +51,10 @@ pub(super) fn from_context() -> Result<(Arc<dyn AuditStore>, ViewerScope), AppEr
 /// Sets the HTTP status of the server function's response to match `err`
 /// (server functions would otherwise answer every error with a 500).
 pub(super) fn fail(err: AppError) -> AppError {
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = http::StatusCode::from_u16(err.status()) {
-            res.set_status(status);
-        }
+    if let (Some(res), Ok(status)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(err.status()))
+    {
+        res.set_status(status);
     }
     err
 }

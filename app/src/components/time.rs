@@ -33,14 +33,7 @@ pub fn LocalTime(at: DateTime<Utc>) -> impl IntoView {
 }
 
 fn format_utc(at: DateTime<Utc>) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", at.year(), at.month(), at.day(), at.hour(), at.minute())
 }
 
 #[cfg(feature = "hydrate")]

@@ -109,11 +109,9 @@ fn EntityTypeMenu(
 ) -> impl IntoView {
     // A shared link may name a category this log has no events of yet; keep
     // it visible so the menu always tells the truth about the filter.
-    if let Some(current) = filter.get_untracked().entity_type {
-        if !types.contains(&current) {
-            types.push(current);
-            types.sort();
-        }
+    if let Some(current) = filter.get_untracked().entity_type.filter(|t| !types.contains(t)) {
+        types.push(current);
+        types.sort();
     }
     let is_selected = move |t: &str| filter.with(|f| f.entity_type.as_deref() == Some(t));
     let initially = filter.get_untracked().entity_type;

@@ -101,7 +101,8 @@ mod tests {
 
     #[test]
     fn snapshot_and_initial_are_plain_objects() {
-        let c: Changes = serde_json::from_value(json!({"snapshot": {"number": "INV-1", "total": 10}})).unwrap();
+        let c: Changes =
+            serde_json::from_value(json!({"snapshot": {"number": "INV-1", "total": 10}})).unwrap();
         assert!(matches!(c, Changes::Snapshot(ref m) if m["total"] == json!(10)));
         assert_eq!(display_value(&json!("x")), "x");
         assert_eq!(display_value(&json!({"a": 1})), r#"{"a":1}"#);

@@ -29,10 +29,11 @@ impl TimelineFilter {
         .normalized()
     }
 
-    /// The canonical form: search trimmed and capped.
+    /// The canonical form: search trimmed, runs of whitespace (newlines
+    /// included: they separate the searched fields) made one space, capped.
     pub fn normalized(mut self) -> TimelineFilter {
-        let trimmed = self.q.trim();
-        self.q = trimmed.chars().take(MAX_SEARCH_CHARS).collect();
+        let words = self.q.split_whitespace().collect::<Vec<_>>().join(" ");
+        self.q = words.chars().take(MAX_SEARCH_CHARS).collect();
         self.entity_type = self.entity_type.filter(|t| is_entity_type(t));
         self
     }
@@ -112,7 +113,10 @@ mod tests {
                     let mut i = 0;
                     while i < b.len() {
                         if b[i] == b'%' {
-                            out.push(u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16).unwrap());
+                            out.push(
+                                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16)
+                                    .unwrap(),
+                            );
                             i += 3;
                         } else {
                             out.push(b[i]);
@@ -141,9 +145,9 @@ mod tests {
 
     #[test]
     fn malformed_values_are_dropped_not_fatal() {
-        let map: HashMap<&str, &str> = [("q", "  padded  "), ("entity", "DROP TABLE")].into();
+        let map: HashMap<&str, &str> = [("q", "  padded \n\t words "), ("entity", "DROP TABLE")].into();
         let f = TimelineFilter::from_query(|k| map.get(k).map(|v| v.to_string()));
-        assert_eq!(f, TimelineFilter { q: "padded".into(), entity_type: None });
+        assert_eq!(f, TimelineFilter { q: "padded words".into(), entity_type: None });
         let long = "x".repeat(MAX_SEARCH_CHARS + 50);
         assert_eq!(TimelineFilter::from_query(|_| Some(long.clone())).q.len(), MAX_SEARCH_CHARS);
     }

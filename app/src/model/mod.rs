@@ -10,7 +10,7 @@ mod verb;
 pub use changes::{ChangeNode, ChangeRow, ChangeTree, Changes, display_value};
 pub use cursor::Cursor;
 pub use event::{Actor, ActorKind, AuditEvent, EntityRef, EventContext, NewAuditEvent, TimelinePage};
-pub use filter::{entity_type_label, TimelineFilter};
+pub use filter::{TimelineFilter, entity_type_label};
 pub use verb::{Tone, action_verb};
 
 /// Entries per timeline page; "Load more" appends this many at a time.

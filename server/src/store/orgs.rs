@@ -25,5 +25,7 @@ pub async fn find_org(pool: &PgPool, slug: &str) -> Result<Option<Org>, sqlx::Er
 
 /// The oldest org: the one a single-tenant install shows.
 pub async fn first_org(pool: &PgPool) -> Result<Option<Org>, sqlx::Error> {
-    sqlx::query_as("SELECT id, slug, name FROM orgs ORDER BY created_at, slug LIMIT 1").fetch_optional(pool).await
+    sqlx::query_as("SELECT id, slug, name FROM orgs ORDER BY created_at, slug LIMIT 1")
+        .fetch_optional(pool)
+        .await
 }

@@ -37,7 +37,12 @@ pub fn event(org_id: Uuid, at: DateTime<Utc>, action: &str, entity_id: &str) -> 
             avatar: None,
         },
         action: action.to_string(),
-        entity: EntityRef { entity_type, id: entity_id.to_string(), name: Some(entity_id.to_uppercase()), deleted: false },
+        entity: EntityRef {
+            entity_type,
+            id: entity_id.to_string(),
+            name: Some(entity_id.to_uppercase()),
+            deleted: false,
+        },
         changes: None,
         context: EventContext { ip: Some("203.0.113.7".into()), ..Default::default() },
         metadata: serde_json::json!({}),
