@@ -198,3 +198,40 @@ test('a bad cursor is a 400 that names the field, not a 500', async () => {
   assert.equal(res.status, 400);
   assert.match(await res.text(), /cursor/);
 });
+
+test('a short result ends with an end-of-log note instead of Load more', async () => {
+  // One record's history: a handful of entries.
+  const probe = await open('/?entity=invoice');
+  const name = (await entries(probe))[0].entityName;
+  await close(probe);
+  const page = await open('/?q=' + encodeURIComponent(name) + '&entity=invoice');
+  const rows = await entries(page);
+  assert.ok(rows.length > 0 && rows.length < 50, `a short result (${rows.length})`);
+  await page.getByText('You have reached the beginning of the log.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0);
+  await close(page);
+});
+
+test('a failed load says so and offers a retry that recovers', async () => {
+  let failing = true;
+  const page = await open('/', {
+    beforeLoad: (p) => p.route('**/api/ui/timeline', async (route) => {
+      if (!failing) return route.continue();
+      await route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify('Unavailable'),
+        headers: { 'serverfnerror': '/api/ui/timeline' },
+      });
+    }),
+  });
+  await page.getByRole('searchbox', { name: 'Search' }).fill('invoice');
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /could not be loaded: the audit store is unavailable/);
+  failing = false;
+  await alert.getByRole('button', { name: 'Try again' }).click();
+  await waitForEntries(page, () => true, 'rows again');
+  assert.equal(await page.getByRole('alert').count(), 0);
+  await close(page);
+});
