@@ -8,6 +8,7 @@ pub mod db;
 pub mod demo;
 pub mod embedded_pg;
 pub mod http;
+pub mod redact;
 pub mod store;
 
 pub use db::Database;

@@ -290,3 +290,45 @@ async fn copy_loads_events_and_keeps_the_projection(_opts: PgPoolOptions, connec
     assert_eq!(back.changes, tricky.changes);
     assert!(page.iter().filter(|e| e.entity.id == "t1").all(|e| e.entity.deleted));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn secrets_are_redacted_before_they_are_stored(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let diff = serde_json::from_value(
+        serde_json::json!({"diff": {"password": {"old": "hunter2", "new": "s3cret!"}}}),
+    )
+    .unwrap();
+    let mut by_insert = with_changes(event(ORG, t0(), "member.update", "m1"), diff);
+    by_insert.metadata = serde_json::json!({"api_key": "sk_live_abc"});
+    let mut by_copy = by_insert.clone();
+    by_copy.id = Uuid::now_v7();
+    insert(&app, &[by_insert]).await;
+    server::store::copy_events(&app, std::iter::once(by_copy), |_| {}).await.unwrap();
+    // Read the raw rows as the owner: nothing of the secrets is stored.
+    let raw: Vec<String> = sqlx::query_scalar("SELECT changes::text || metadata::text FROM audit_events")
+        .fetch_all(&owner)
+        .await
+        .unwrap();
+    assert_eq!(raw.len(), 2);
+    for row in raw {
+        assert!(!row.contains("hunter2") && !row.contains("s3cret") && !row.contains("sk_live"), "{row}");
+        assert!(row.contains("[REDACTED]"));
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_external_id_is_stored_once_per_org(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect).await;
+    let mut first = event(ORG, t0(), "invoice.create", "inv_1");
+    first.external_id = Some("evt-1".into());
+    let mut again = first.clone();
+    again.id = Uuid::now_v7();
+    let mut elsewhere = again.clone();
+    elsewhere.id = Uuid::now_v7();
+    elsewhere.org_id = OTHER_ORG;
+    insert(&app, &[first]).await;
+    let err = server::store::insert_events(&app, &[again]).await.unwrap_err();
+    assert!(err.to_string().contains("audit_events_external_id"), "{err}");
+    insert(&app, &[elsewhere]).await;
+}

@@ -116,6 +116,10 @@ pub struct AuditEvent {
 pub struct NewAuditEvent {
     pub id: Uuid,
     pub org_id: Uuid,
+    /// The sender's own id for the event, unique per org: a retried send
+    /// with the same external id is recognised instead of stored twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub actor: Actor,
     pub action: String,

@@ -1225,6 +1225,7 @@ impl Generator {
         NewAuditEvent {
             id: event_id(self.now, &mut self.rng),
             org_id: self.org_id,
+            external_id: None,
             occurred_at: DateTime::from_timestamp_micros(self.now).expect("time in range"),
             actor: who.actor,
             action,

@@ -15,7 +15,7 @@ const ROWS_PER_SEND: usize = 5_000;
 
 const COPY_SQL: &str = "COPY audit_events (org_id, id, occurred_at, actor_kind, actor_id, actor_name, \
     actor_email, actor_avatar, action, entity_type, entity_id, entity_name, changes, ip, user_agent, \
-    session_id, request_id, country, metadata) FROM STDIN (FORMAT text)";
+    session_id, request_id, country, metadata, external_id) FROM STDIN (FORMAT text)";
 
 /// Streams `events` into the store with COPY; `progress` is told the running
 /// total after each chunk. Returns the number of events written.
@@ -32,7 +32,8 @@ pub async fn copy_events(
         let mut copy = conn.copy_in_raw(COPY_SQL).await?;
         let mut in_statement = 0;
         while in_statement < ROWS_PER_COPY {
-            let Some(event) = events.next() else { break };
+            let Some(mut event) = events.next() else { break };
+            crate::redact::redact_event(&mut event);
             write_row(&mut buf, &event);
             in_statement += 1;
             if in_statement % ROWS_PER_SEND == 0 {
@@ -54,7 +55,7 @@ pub async fn copy_events(
 fn write_row(buf: &mut String, e: &NewAuditEvent) {
     let changes = e.changes.as_ref().map(|c| serde_json::to_string(c).expect("changes serialise"));
     let _ = write!(buf, "{}\t{}\t{}\t", e.org_id, e.id, e.occurred_at.to_rfc3339());
-    let fields: [Option<&str>; 16] = [
+    let fields: [Option<&str>; 17] = [
         Some(e.actor.kind.as_str()),
         Some(&e.actor.id),
         Some(&e.actor.name),
@@ -71,6 +72,7 @@ fn write_row(buf: &mut String, e: &NewAuditEvent) {
         e.context.request_id.as_deref(),
         e.context.country.as_deref(),
         Some(&metadata_json(e)),
+        e.external_id.as_deref(),
     ];
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {

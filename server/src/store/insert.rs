@@ -12,21 +12,31 @@ pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u6
     if events.is_empty() {
         return Ok(0);
     }
+    // Secrets never reach the table, whoever calls.
+    let events: Vec<NewAuditEvent> = events
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            crate::redact::redact_event(&mut e);
+            e
+        })
+        .collect();
+    let events = events.as_slice();
     let col = |f: &dyn Fn(&NewAuditEvent) -> Option<String>| events.iter().map(f).collect::<Vec<_>>();
     let result = sqlx::query(
         "INSERT INTO audit_events (org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, \
              actor_avatar, action, entity_type, entity_id, entity_name, changes, ip, user_agent, session_id, \
-             request_id, country, metadata) \
+             request_id, country, metadata, external_id) \
          SELECT org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, actor_avatar, action, \
                 entity_type, entity_id, entity_name, changes::jsonb, ip::inet, user_agent, session_id, \
-                request_id, country, metadata::jsonb \
+                request_id, country, metadata::jsonb, external_id \
            FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], \
                        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
                        $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
-                       $19::text[]) \
+                       $19::text[], $20::text[]) \
              AS t(org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, actor_avatar, \
                   action, entity_type, entity_id, entity_name, changes, ip, user_agent, session_id, \
-                  request_id, country, metadata)",
+                  request_id, country, metadata, external_id)",
     )
     .bind(events.iter().map(|e| e.org_id).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
@@ -47,6 +57,7 @@ pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u6
     .bind(col(&|e| e.context.request_id.clone()))
     .bind(col(&|e| e.context.country.clone()))
     .bind(col(&|e| Some(metadata_json(e))))
+    .bind(col(&|e| e.external_id.clone()))
     .execute(pool)
     .await?;
     Ok(result.rows_affected())

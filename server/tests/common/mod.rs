@@ -28,6 +28,7 @@ pub fn event(org_id: Uuid, at: DateTime<Utc>, action: &str, entity_id: &str) -> 
     NewAuditEvent {
         id: Uuid::now_v7(),
         org_id,
+        external_id: None,
         occurred_at: at,
         actor: Actor {
             kind: ActorKind::User,
