@@ -1,14 +1,23 @@
 //! Writing events in batches.
 
 use app::model::NewAuditEvent;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
-/// Inserts `events` in one statement: all of them or, on any error, none.
+/// Inserts `events` in one transaction: all of them or, on any error, none.
+pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let written = insert_events_in(&mut tx, events).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// Inserts `events` on `conn`, inside the caller's transaction, so other
+/// writes (an idempotency record, say) commit or roll back with them.
 ///
 /// Columns travel as parallel arrays through UNNEST, so a batch of a thousand
 /// is one round trip and one statement (and one run of the projection
 /// trigger).
-pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u64, sqlx::Error> {
+pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent]) -> Result<u64, sqlx::Error> {
     if events.is_empty() {
         return Ok(0);
     }
@@ -58,7 +67,7 @@ pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u6
     .bind(col(&|e| e.context.country.clone()))
     .bind(col(&|e| Some(metadata_json(e))))
     .bind(col(&|e| e.external_id.clone()))
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(result.rows_affected())
 }

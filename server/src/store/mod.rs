@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 pub use copy::copy_events;
-pub use insert::insert_events;
+pub use insert::{insert_events, insert_events_in};
 pub use orgs::{Org, ensure_org, find_org, first_org};
 
 /// [`AuditStore`] on PostgreSQL. Give it the app pool (connections acting as
