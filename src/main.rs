@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use app::api::{AuditStore, ViewerScope};
+use app::api::{AccessControl, AuditStore};
+use app::model::Role;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use server::auth::{AuthState, SessionAccess, users};
 use server::demo::{DemoOptions, demo_org};
 use server::{Database, PgAuditStore, store};
 use tower_http::compression::CompressionLayer;
@@ -46,6 +48,31 @@ enum Command {
     /// Run only the embedded PostgreSQL and print its URL (for tests and
     /// psql); Ctrl-C stops it.
     Postgres,
+    /// Manage people who sign in.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person to an org (creating the org if it does not exist). The
+    /// password comes from AUDIT_USER_PASSWORD or the first line of stdin.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Org slug.
+        #[arg(long)]
+        org: String,
+        /// owner, admin, developer or member.
+        #[arg(long, default_value = "member", value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| "one of owner, admin, developer, member".to_string())
 }
 
 #[derive(Args, Clone)]
@@ -56,12 +83,13 @@ struct ServeArgs {
     /// Directory with the built browser bundle (pkg/) and public assets.
     #[arg(long, env = "LEPTOS_SITE_ROOT")]
     site_root: Option<PathBuf>,
-    /// Org to show, by slug (default: the first org).
-    #[arg(long, env = "AUDIT_ORG")]
-    org: Option<String>,
-    /// Load demo data into an empty log. Always on for the embedded database.
+    /// Load demo data and demo accounts into an empty database, and list the
+    /// accounts on the login page. Always on for the embedded database.
     #[arg(long)]
     demo: bool,
+    /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
+    #[arg(long, env = "AUDIT_SECURE_COOKIES")]
+    secure_cookies: bool,
     /// How many demo events to load into an empty log.
     #[arg(long, default_value_t = 20_000)]
     demo_events: usize,
@@ -108,6 +136,9 @@ async fn run(cli: &Cli, db: &Database) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Seed(args)) => seed(db, args).await,
+        Some(Command::User(UserCommand::Add { email, name, org, role })) => {
+            add_user(db, email, name, org, *role).await
+        }
         Some(Command::Postgres) => {
             let url =
                 db.embedded_url().context("DATABASE_URL is set: there is no embedded PostgreSQL to run")?;
@@ -166,9 +197,13 @@ async fn load_demo(db: &Database, index: usize, opts: DemoOptions) -> anyhow::Re
 }
 
 async fn serve(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
-    let org = pick_org(db, &args).await?;
+    let demo = db.is_embedded() || args.demo;
+    if demo {
+        load_demo_once(db).await?;
+    }
     let store: Arc<dyn AuditStore> = Arc::new(PgAuditStore::new(db.app.clone()));
-    let scope = ViewerScope { org_id: org.id };
+    let access: Arc<dyn AccessControl> = Arc::new(SessionAccess::new(db.app.clone(), demo));
+    let auth = AuthState::new(db.app.clone(), args.secure_cookies);
 
     let site_root = args.site_root.clone().unwrap_or_else(default_site_root);
     let options = LeptosOptions::builder()
@@ -180,15 +215,17 @@ async fn serve(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
     let routes = generate_route_list(app::App);
     let context = move || {
         provide_context(store.clone());
-        provide_context(scope);
+        provide_context(access.clone());
     };
     let router = Router::new()
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || app::shell(options.clone())
         })
+        .merge(server::auth::routes(auth.clone()))
         .merge(server::http::routes())
         .fallback(leptos_axum::file_and_error_handler(app::shell))
+        .layer(axum::middleware::from_fn_with_state(auth, server::auth::guard))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
@@ -204,27 +241,70 @@ async fn serve(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let url = format!("http://{}", listener.local_addr()?);
-    println!("Audit timeline for \"{}\" at {url}", org.name);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    println!(
+        "Audit timeline at {url}{}",
+        if demo { " (demo accounts are listed on the login page)" } else { "" }
+    );
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 
-/// The org to show; on an empty database loads the demo org (embedded
-/// default, or --demo) or creates an empty default org.
-async fn pick_org(db: &Database, args: &ServeArgs) -> anyhow::Result<store::Org> {
-    if let Some(slug) = &args.org {
-        return store::find_org(&db.admin, slug).await?.with_context(|| format!("no org with slug '{slug}'"));
+/// On an empty database: two demo orgs (Acme with `DEMO_EVENTS`, a smaller
+/// second one to show switching and isolation) and their people, who sign
+/// in with the password `demo`. Acme's owner is also an admin of the second.
+async fn load_demo_once(db: &Database) -> anyhow::Result<()> {
+    if store::first_org(&db.admin).await?.is_some() {
+        return Ok(());
     }
-    if let Some(org) = store::first_org(&db.admin).await? {
-        return Ok(org);
+    const DEMO_EVENTS: [usize; 2] = [20_000, 2_000];
+    tracing::info!("empty database: loading demo data");
+    // One hash for every demo account: the password is public anyway, and
+    // this saves a second of argon2 per start.
+    let hash = tokio::task::spawn_blocking(|| server::auth::hash_password("demo")).await?;
+    let mut first_owner = None;
+    for (index, events) in DEMO_EVENTS.into_iter().enumerate() {
+        load_demo(db, index, DemoOptions { events, ..DemoOptions::default() }).await?;
+        let org = demo_org(DemoOptions::default().seed, index);
+        for member in server::demo::members(&org) {
+            let role = Role::parse(member.role).unwrap_or(Role::Member);
+            let user = users::ensure_user(&db.admin, &member.email, &member.name, &hash).await?;
+            users::set_membership(&db.admin, org.id, user, role).await?;
+            if index == 0 && role == Role::Owner {
+                first_owner = Some(user);
+            }
+        }
+        if let (1, Some(owner)) = (index, first_owner) {
+            users::set_membership(&db.admin, org.id, owner, Role::Admin).await?;
+        }
     }
-    if db.is_embedded() || args.demo {
-        tracing::info!(events = args.demo_events, "empty log: loading demo data");
-        load_demo(db, 0, DemoOptions { events: args.demo_events, ..DemoOptions::default() }).await?;
-    } else {
-        store::ensure_org(&db.admin, uuid::Uuid::now_v7(), "default", "Default").await?;
-    }
-    store::first_org(&db.admin).await?.context("no org after creating one")
+    Ok(())
+}
+
+async fn add_user(db: &Database, email: &str, name: &str, org_slug: &str, role: Role) -> anyhow::Result<()> {
+    let password = match std::env::var("AUDIT_USER_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprintln!("Password for {email} (one line on stdin):");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    anyhow::ensure!(password.chars().count() >= 10, "the password must have at least 10 characters");
+    let org = match store::find_org(&db.admin, org_slug).await? {
+        Some(org) => org,
+        None => {
+            store::ensure_org(&db.admin, uuid::Uuid::now_v7(), org_slug, org_slug).await?;
+            store::find_org(&db.admin, org_slug).await?.context("org just created")?
+        }
+    };
+    let hash = tokio::task::spawn_blocking(move || server::auth::hash_password(&password)).await?;
+    let user = users::ensure_user(&db.admin, email, name, &hash).await?;
+    users::set_membership(&db.admin, org.id, user, role).await?;
+    println!("{email} is {} of {} (/o/{})", role.label(), org.name, org.slug);
+    Ok(())
 }
 
 /// `target/site` next to the binary's profile directory (where the build

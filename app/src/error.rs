@@ -9,9 +9,16 @@ pub enum AppError {
     /// 400: the request itself is wrong; `field` names the part at fault.
     #[error("{field}: {message}")]
     BadRequest { field: String, message: String },
+    /// 401: no valid session; the page sends the viewer to sign in.
+    #[error("your session has ended; sign in again")]
+    Unauthenticated,
     /// 403: signed in, but not allowed to see this.
     #[error("{0}")]
     Forbidden(String),
+    /// 404: no such org, or the viewer is not a member (the same answer, so
+    /// org names cannot be probed).
+    #[error("{0}")]
+    NotFound(String),
     /// 503: the store could not answer; retrying may help. Details are logged
     /// on the server, never sent.
     #[error("the audit store is unavailable right now; try again in a moment")]
@@ -30,7 +37,9 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::BadRequest { .. } => 400,
+            AppError::Unauthenticated => 401,
             AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
             AppError::Unavailable => 503,
             AppError::Transport(_) => 502,
         }

@@ -12,7 +12,7 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -50,7 +50,12 @@ pub fn App() -> impl IntoView {
                 // Async: a shared, filtered link arrives fully rendered, rows
                 // included, before any script runs.
                 <Routes fallback=pages::NotFound>
-                    <Route path=StaticSegment("") view=pages::TimelinePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("login") view=pages::LoginPage ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("o"), ParamSegment("org"))
+                        view=pages::TimelinePage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

@@ -17,20 +17,60 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
+/** The demo accounts the server lists on its login page. */
+export async function demoAccounts() {
+  const res = await fetch(BASE + '/api/ui/demo-accounts', { method: 'POST' });
+  if (res.status !== 200) throw new Error(`demo accounts: ${res.status}`);
+  return res.json();
+}
+
+/** The first demo account with `role` in the first demo org (Acme Corp). */
+export async function account(role, org = 'Acme Corp') {
+  const found = (await demoAccounts()).find((a) => a.role === role && a.org === org);
+  if (!found) throw new Error(`no ${role} demo account in ${org}`);
+  return found;
+}
+
+/** Signs in through the real login route; returns the session cookie value. */
+export async function sessionFor(email, password = 'demo') {
+  const res = await fetch(BASE + '/auth/login', {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ email, password, next: '' }),
+  });
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('atl_session='));
+  if (!cookie) throw new Error(`sign-in as ${email} failed: ${res.status} ${res.headers.get('location')}`);
+  return cookie.split(';')[0].slice('atl_session='.length);
+}
+
+let ownerSession;
+/** A session of Acme's owner, made once per test file. */
+export async function ownerCookie() {
+  ownerSession ??= await sessionFor((await account('owner')).email);
+  return ownerSession;
+}
+
 /**
- * Opens `path` in a fresh context. With JavaScript on, waits until the
+ * Opens `path` in a fresh context (signed in as Acme's owner unless
+ * `session` says otherwise: a cookie value, or null for signed out). With JavaScript on, waits until the
  * timeline has hydrated, so clicks never race it. Browser errors are
  * collected in `page.errors` and fail the test via `assertNoErrors`.
  */
-export async function open(path, { js = true, beforeLoad } = {}) {
+export async function open(path, { js = true, beforeLoad, session, hydrated = true } = {}) {
   const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
+  const cookie = session === undefined ? await ownerCookie() : session;
+  if (cookie) {
+    const url = new URL(BASE);
+    await context.addCookies([{ name: 'atl_session', value: cookie, domain: url.hostname, path: '/', httpOnly: true }]);
+  }
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
   if (beforeLoad) await beforeLoad(page);
   await page.goto(BASE + path);
-  if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
+  if (js && hydrated) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
   return page;
 }
 
@@ -43,6 +83,7 @@ export async function entries(page) {
   return page.locator('ol[aria-label="Audit log"] > li.entry').evaluateAll((lis) =>
     lis.map((li) => ({
       id: li.dataset.eventId,
+      entityId: li.dataset.entityId,
       action: li.querySelector('.badge-text')?.textContent ?? '',
       entityType: li.querySelector('.entity-type')?.textContent ?? '',
       entityName: li.querySelector('.entity-name')?.textContent ?? '',

@@ -2,12 +2,14 @@
 // menu, Load more, expanding entries, and the states in between.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, open, close, entries, waitForEntries, sleep } from './support.mjs';
+import { BASE, open, close, entries, waitForEntries, sleep, ownerCookie } from './support.mjs';
+
+const ORG = '/o/acme';
 
 test('a cold filtered link is rendered on the server, then hydrates without replacing rows', async () => {
-  const path = '/?q=delete&entity=invoice';
+  const path = ORG + '?q=delete&entity=invoice';
   // Without JavaScript: what the server sent is the whole page.
-  const html = await (await fetch(BASE + path)).text();
+  const html = await (await fetch(BASE + path, { headers: { cookie: `atl_session=${await ownerCookie()}` } })).text();
   assert.match(html, /<ol[^>]*aria-label="Audit log"/);
   const actions = [...html.matchAll(/class="badge-text">([^<]*)</g)].map((m) => m[1]);
   assert.ok(actions.length > 0, 'server rendered entries');
@@ -40,7 +42,7 @@ test('a cold filtered link is rendered on the server, then hydrates without repl
 });
 
 test('typing filters live, keeps the URL in step with replace, and ignores stale responses', async () => {
-  const page = await open('/', {
+  const page = await open(ORG, {
     beforeLoad: (p) => p.route('**/api/ui/timeline', async (route) => {
       // The response for the partial term "inv" is made slow, so it arrives
       // after the one for the full term; it must not win.
@@ -66,7 +68,7 @@ test('typing filters live, keeps the URL in step with replace, and ignores stale
 });
 
 test('live search narrows by actor and entity name, case-insensitively', async () => {
-  const page = await open('/');
+  const page = await open(ORG);
   const first = (await entries(page))[0];
   const actorWord = first.actor.split(' ').at(-1);
   const search = page.getByRole('searchbox', { name: 'Search' });
@@ -81,7 +83,7 @@ test('live search narrows by actor and entity name, case-insensitively', async (
 });
 
 test('the entity type menu filters, and Back and Forward restore the filters', async () => {
-  const page = await open('/');
+  const page = await open(ORG);
   const menu = page.getByRole('combobox', { name: 'Entity type' });
   await menu.selectOption('invoice');
   await page.waitForURL(/entity=invoice/);
@@ -103,7 +105,7 @@ test('the entity type menu filters, and Back and Forward restore the filters', a
 });
 
 test('Load more appends the next 50 entries, in order, without duplicates', async () => {
-  const page = await open('/');
+  const page = await open(ORG);
   const firstPage = await entries(page);
   assert.equal(firstPage.length, 50);
   await page.getByRole('button', { name: 'Load more' }).click();
@@ -119,7 +121,7 @@ test('Load more appends the next 50 entries, in order, without duplicates', asyn
 });
 
 test('an update expands inline to a side-by-side diff', async () => {
-  const page = await open('/?q=.update&entity=invoice');
+  const page = await open(ORG + '?q=.update&entity=invoice');
   const row = page.locator('li.entry').first();
   const toggle = row.getByRole('button');
   assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
@@ -150,7 +152,7 @@ test('an update expands inline to a side-by-side diff', async () => {
 });
 
 test('a delete expands to the final snapshot, and the deleted record is struck through everywhere', async () => {
-  const page = await open('/?q=.delete');
+  const page = await open(ORG + '?q=.delete');
   const row = page.locator('li.entry').first();
   await row.getByRole('button').click();
   const snapshot = row.getByRole('region', { name: 'Snapshot' });
@@ -163,11 +165,15 @@ test('a delete expands to the final snapshot, and the deleted record is struck t
   assert.match(decoration, /line-through/);
   assert.match(await row.locator('.visually-hidden').last().textContent(), /deleted/);
 
-  // Its earlier entries are struck through as well.
+  // Its earlier entries are struck through as well (found by its name;
+  // other records may share part of it, so compare by record id).
   const entityName = await name.textContent();
+  const entityId = await row.getAttribute('data-entity-id');
   await page.getByRole('searchbox', { name: 'Search' }).fill(entityName);
-  const rows = await waitForEntries(page, (r) => r.entityName === entityName || r.actor.includes(entityName) || r.action.includes(entityName), 'that record');
-  const ofRecord = rows.filter((r) => r.entityName === entityName);
+  const term = entityName.toLowerCase();
+  const rows = await waitForEntries(page,
+    (r) => [r.entityName, r.actor, r.action].some((f) => f.toLowerCase().includes(term)), 'that record');
+  const ofRecord = rows.filter((r) => r.entityId === entityId);
   assert.ok(ofRecord.length >= 1);
   assert.ok(ofRecord.every((r) => r.deleted), 'every entry of the deleted record is struck through');
   assert.deepEqual(page.errors, []);
@@ -175,7 +181,7 @@ test('a delete expands to the final snapshot, and the deleted record is struck t
 });
 
 test('badges are coloured by verb and say the action in words', async () => {
-  const page = await open('/');
+  const page = await open(ORG);
   const tones = await page.locator('li.entry .badge').evaluateAll((bs) => bs.map((b) => ({
     action: b.querySelector('.badge-text').textContent,
     cls: b.className,
@@ -192,8 +198,8 @@ test('badges are coloured by verb and say the action in words', async () => {
 test('a bad cursor is a 400 that names the field, not a 500', async () => {
   const res = await fetch(BASE + '/api/ui/timeline', {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'filter[q]=&cursor=not-a-cursor',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `atl_session=${await ownerCookie()}` },
+    body: 'org=acme&filter[q]=&cursor=not-a-cursor',
   });
   assert.equal(res.status, 400);
   assert.match(await res.text(), /cursor/);
@@ -201,10 +207,10 @@ test('a bad cursor is a 400 that names the field, not a 500', async () => {
 
 test('a short result ends with an end-of-log note instead of Load more', async () => {
   // One record's history: a handful of entries.
-  const probe = await open('/?entity=invoice');
+  const probe = await open(ORG + '?entity=invoice');
   const name = (await entries(probe))[0].entityName;
   await close(probe);
-  const page = await open('/?q=' + encodeURIComponent(name) + '&entity=invoice');
+  const page = await open(ORG + '?q=' + encodeURIComponent(name) + '&entity=invoice');
   const rows = await entries(page);
   assert.ok(rows.length > 0 && rows.length < 50, `a short result (${rows.length})`);
   await page.getByText('You have reached the beginning of the log.').waitFor();
@@ -214,7 +220,7 @@ test('a short result ends with an end-of-log note instead of Load more', async (
 
 test('a failed load says so and offers a retry that recovers', async () => {
   let failing = true;
-  const page = await open('/', {
+  const page = await open(ORG, {
     beforeLoad: (p) => p.route('**/api/ui/timeline', async (route) => {
       if (!failing) return route.continue();
       await route.fulfill({

@@ -3,11 +3,13 @@
 //! embedded PostgreSQL launcher used when no database is configured, the demo
 //! data generator, and the plain HTTP routes that are not server functions.
 
+pub mod auth;
 pub mod avatar;
 pub mod db;
 pub mod demo;
 pub mod embedded_pg;
 pub mod http;
+pub mod random;
 pub mod redact;
 pub mod store;
 

@@ -1,24 +1,33 @@
 //! The UI's API: server functions the browser calls, and (under `ssr`) the
-//! port they call into. Server functions stay thin: parse, scope, call the
-//! store once, map the error.
+//! ports they call into. Server functions stay thin: check who is asking,
+//! call the store once, map the error. Every one of them checks the viewer's
+//! permission on the server, whatever the UI shows or hides.
 
+#[cfg(feature = "ssr")]
+mod access;
 #[cfg(feature = "ssr")]
 mod store;
 
 #[cfg(feature = "ssr")]
-pub use store::{AuditStore, StoreError, ViewerScope};
+pub use access::{AccessControl, AccessError};
+#[cfg(feature = "ssr")]
+pub use store::{AuditStore, StoreError};
 
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{TimelineFilter, TimelinePage};
+use crate::model::{DemoAccount, TimelineFilter, TimelinePage, Viewer};
 
-/// One page of the timeline, newest first. `cursor` continues after a page
-/// returned earlier with the same filter.
+/// One page of `org`'s timeline, newest first. `cursor` continues after a
+/// page returned earlier with the same filter.
 #[server(prefix = "/api/ui", endpoint = "timeline")]
-pub async fn list_events(filter: TimelineFilter, cursor: Option<String>) -> Result<TimelinePage, AppError> {
+pub async fn list_events(
+    org: String,
+    filter: TimelineFilter,
+    cursor: Option<String>,
+) -> Result<TimelinePage, AppError> {
     use crate::model::{Cursor, PAGE_SIZE};
-    let (store, scope) = store::from_context()?;
+    let (store, org_id, _) = store::authorize(&org, true).await?;
     let cursor = match cursor.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| {
@@ -28,12 +37,26 @@ pub async fn list_events(filter: TimelineFilter, cursor: Option<String>) -> Resu
             ))
         })?),
     };
-    store.list_events(scope.org_id, &filter.normalized(), cursor, PAGE_SIZE).await.map_err(store::unavailable)
+    store.list_events(org_id, &filter.normalized(), cursor, PAGE_SIZE).await.map_err(store::unavailable)
 }
 
-/// The entity categories present in the viewer's log, for the filter menu.
+/// The entity categories present in `org`'s log, for the filter menu.
 #[server(prefix = "/api/ui", endpoint = "entity-types")]
-pub async fn entity_types() -> Result<Vec<String>, AppError> {
-    let (store, scope) = store::from_context()?;
-    store.entity_types(scope.org_id).await.map_err(store::unavailable)
+pub async fn entity_types(org: String) -> Result<Vec<String>, AppError> {
+    let (store, org_id, _) = store::authorize(&org, true).await?;
+    store.entity_types(org_id).await.map_err(store::unavailable)
+}
+
+/// Who is looking at `org`: for the header, the org menu and the
+/// permission message. Needs a session and membership, not the permission.
+#[server(prefix = "/api/ui", endpoint = "viewer")]
+pub async fn current_viewer(org: String) -> Result<Viewer, AppError> {
+    store::authorize(&org, false).await.map(|(_, _, viewer)| viewer)
+}
+
+/// Demo accounts to sign in with; empty outside demo mode.
+#[server(prefix = "/api/ui", endpoint = "demo-accounts")]
+pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
+    let access = use_context::<std::sync::Arc<dyn AccessControl>>().ok_or(AppError::Unavailable)?;
+    Ok(access.demo_accounts().await)
 }

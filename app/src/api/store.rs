@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::model::{Cursor, TimelineFilter, TimelinePage};
+use crate::model::{Cursor, TimelineFilter, TimelinePage, Viewer};
 
 /// The port the server functions call: where audit events are read from.
 /// `server` implements it on PostgreSQL; an embedding application may bring
@@ -31,21 +31,43 @@ pub trait AuditStore: Send + Sync + 'static {
 #[error("{0}")]
 pub struct StoreError(pub String);
 
-/// Whose log the current request may read. Provided through context by the
-/// server for every request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ViewerScope {
-    pub org_id: Uuid,
-}
-
-pub(super) fn from_context() -> Result<(Arc<dyn AuditStore>, ViewerScope), AppError> {
-    match (use_context::<Arc<dyn AuditStore>>(), use_context::<ViewerScope>()) {
-        (Some(store), Some(scope)) => Ok((store, scope)),
-        _ => {
-            tracing::error!("the server did not provide an audit store and viewer scope");
-            Err(fail(AppError::Unavailable))
-        }
+/// The store, the org id and the viewer for a request about `org_slug`,
+/// once the session and membership are checked, and with `need_view`, the
+/// View Audit Log permission.
+pub(super) async fn authorize(
+    org_slug: &str,
+    need_view: bool,
+) -> Result<(Arc<dyn AuditStore>, Uuid, Viewer), AppError> {
+    use super::{AccessControl, AccessError};
+    let (Some(store), Some(access), Some(parts)) = (
+        use_context::<Arc<dyn AuditStore>>(),
+        use_context::<Arc<dyn AccessControl>>(),
+        use_context::<http::request::Parts>(),
+    ) else {
+        tracing::error!("the server did not provide the audit store, access control and request");
+        return Err(fail(AppError::Unavailable));
+    };
+    let (viewer, org_id) = access.viewer(&parts, org_slug).await.map_err(|e| {
+        fail(match e {
+            AccessError::Unauthenticated => AppError::Unauthenticated,
+            AccessError::NoSuchOrg => {
+                AppError::NotFound(format!("there is no org '{org_slug}' you belong to"))
+            }
+            AccessError::Unavailable(detail) => {
+                tracing::error!("access control: {detail}");
+                AppError::Unavailable
+            }
+        })
+    })?;
+    if need_view && !viewer.role.can_view_audit_log() {
+        return Err(fail(AppError::Forbidden(format!(
+            "You need the View Audit Log permission to see {org}'s audit log. It comes with the Owner, \
+             Admin and Developer roles; your role is {role}. Ask an owner of {org} for access.",
+            org = viewer.org.name,
+            role = viewer.role.label(),
+        ))));
     }
+    Ok((store, org_id, viewer))
 }
 
 /// Sets the HTTP status of the server function's response to match `err`

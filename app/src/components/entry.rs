@@ -11,8 +11,9 @@ pub fn EntryRow(event: AuditEvent) -> impl IntoView {
     let detail_id = format!("entry-{}", event.id.simple());
     let detail = StoredValue::new(event.clone());
     let detail_el_id = detail_id.clone();
+    let entity_id = event.entity.id.clone();
     view! {
-        <li class="entry" class:expanded=move || expanded.get() data-event-id=event.id.to_string()>
+        <li class="entry" class:expanded=move || expanded.get() data-event-id=event.id.to_string() data-entity-id=entity_id>
             <button
                 type="button"
                 class="entry-summary"

@@ -4,6 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::{EntryRow, Toolbar};
 use crate::api::{entity_types, list_events};
+use crate::error::AppError;
 use crate::model::{AuditEvent, TimelineFilter, TimelinePage};
 
 /// Events appended by "Load more" after the first page.
@@ -25,25 +26,26 @@ impl MorePages {
     }
 }
 
-/// The filterable, paginated audit timeline. The filter is read from the
-/// page's query string, so the server renders a shared link already filtered.
+/// The filterable, paginated audit timeline of `org` (a slug). The filter is
+/// read from the page's query string, so the server renders a shared link
+/// already filtered.
 #[component]
-pub fn Timeline() -> impl IntoView {
+pub fn Timeline(#[prop(into)] org: Signal<String>) -> impl IntoView {
     let query = use_query_map();
     let filter = Memo::new(move |_| query.with(|q| TimelineFilter::from_query(|k| q.get(k))));
     // The first page is a resource: it runs on the server for a cold URL and
     // its result travels with the HTML. A stale response never replaces a
     // newer one (the resource keeps only its latest run).
-    let first_page = Resource::new(move || filter.get(), |f| list_events(f, None));
-    let types = Resource::new(|| (), |_| entity_types());
+    let first_page = Resource::new(move || (org.get(), filter.get()), |(org, f)| list_events(org, f, None));
+    let types = Resource::new(move || org.get(), entity_types);
     let more = MorePages {
         events: RwSignal::new(Vec::new()),
         cursor: RwSignal::new(None),
         loading: RwSignal::new(false),
         error: RwSignal::new(None),
     };
-    // A new filter starts again from page one.
-    Effect::watch(move || filter.get(), move |_, _, _| more.reset(), false);
+    // A new filter or org starts again from page one.
+    Effect::watch(move || (org.get(), filter.get()), move |_, _, _| more.reset(), false);
     let pending = RwSignal::new(false);
 
     view! {
@@ -59,18 +61,44 @@ pub fn Timeline() -> impl IntoView {
                             Ok(page) if page.events.is_empty() => {
                                 EitherOf3::A(view! { <EmptyState filter=filter.get_untracked() /> })
                             }
-                            Ok(page) => EitherOf3::B(view! { <EventList page filter more /> }),
-                            Err(err) => EitherOf3::C(view! {
-                                <div class="notice error" role="alert">
-                                    <p>"The timeline could not be loaded: " {err.to_string()}</p>
-                                    <button type="button" on:click=move |_| first_page.refetch()>"Try again"</button>
-                                </div>
-                            }),
+                            Ok(page) => EitherOf3::B(view! { <EventList page org filter more /> }),
+                            Err(err) => EitherOf3::C(view! { <LoadError err retry=move || first_page.refetch() /> }),
                         }
                     })}
                 </Transition>
             </div>
         </section>
+    }
+}
+
+/// Why the timeline is not shown, in words, with the way forward.
+#[component]
+fn LoadError(err: AppError, retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    match err {
+        AppError::Forbidden(message) => view! {
+            <div class="notice denied" role="alert">
+                <h2>"You don't have access to this audit log"</h2>
+                <p>{message}</p>
+            </div>
+        }
+        .into_any(),
+        AppError::Unauthenticated => view! {
+            <div class="notice error" role="alert">
+                <p>"Your session has ended. " <a href="/login" rel="external">"Sign in again"</a></p>
+            </div>
+        }
+        .into_any(),
+        AppError::NotFound(message) => view! {
+            <div class="notice error" role="alert"><p>{message}</p></div>
+        }
+        .into_any(),
+        err => view! {
+            <div class="notice error" role="alert">
+                <p>"The timeline could not be loaded: " {err.to_string()}</p>
+                <button type="button" on:click=move |_| retry()>"Try again"</button>
+            </div>
+        }
+        .into_any(),
     }
 }
 
@@ -85,7 +113,12 @@ fn EmptyState(filter: TimelineFilter) -> impl IntoView {
 }
 
 #[component]
-fn EventList(page: TimelinePage, filter: Memo<TimelineFilter>, more: MorePages) -> impl IntoView {
+fn EventList(
+    page: TimelinePage,
+    org: Signal<String>,
+    filter: Memo<TimelineFilter>,
+    more: MorePages,
+) -> impl IntoView {
     mark_hydrated();
     let first_cursor = page.next_cursor.clone();
     let next_cursor = move || more.cursor.get().unwrap_or_else(|| first_cursor.clone());
@@ -101,12 +134,13 @@ fn EventList(page: TimelinePage, filter: Memo<TimelineFilter>, more: MorePages) 
                 return;
             }
             let asked_for = filter.get_untracked();
+            let org_now = org.get_untracked();
             more.loading.set(true);
             more.error.set(None);
             leptos::task::spawn_local(async move {
-                let result = list_events(asked_for.clone(), Some(cursor)).await;
-                // The filter changed while this page was on its way: drop it.
-                if filter.get_untracked() != asked_for {
+                let result = list_events(org_now.clone(), asked_for.clone(), Some(cursor)).await;
+                // The view changed while this page was on its way: drop it.
+                if filter.get_untracked() != asked_for || org.get_untracked() != org_now {
                     return;
                 }
                 more.loading.set(false);

@@ -1,0 +1,69 @@
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::api::current_viewer;
+use crate::components::Timeline;
+use crate::model::Viewer;
+
+/// An org's audit log at `/o/{org}`: the org is in the URL so a bookmark
+/// always opens the same org's log.
+#[component]
+pub fn TimelinePage() -> impl IntoView {
+    let params = use_params_map();
+    let org = Memo::new(move |_| params.with(|p| p.get("org").unwrap_or_default()));
+    let who = Resource::new(move || org.get(), current_viewer);
+    view! {
+        <header class="app-bar">
+            <a class="brand" href="/" rel="external">"Audit log"</a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move { who.await.ok().map(|v| view! { <ViewerMenu viewer=v /> }) })}
+            </Suspense>
+        </header>
+        <header class="page-header">
+            <h1>
+                <Suspense fallback=|| "Audit log">
+                    {move || Suspend::new(async move {
+                        who.await.map(|v| format!("{} audit log", v.org.name)).unwrap_or_else(|_| "Audit log".into())
+                    })}
+                </Suspense>
+            </h1>
+            <p class="lede">"Every meaningful action in your organisation: who did what, to which record, when."</p>
+        </header>
+        <Timeline org=org />
+    }
+}
+
+/// The signed-in person, their role, the org menu and sign-out.
+#[component]
+fn ViewerMenu(viewer: Viewer) -> impl IntoView {
+    let navigate = use_navigate();
+    let current = viewer.org.slug.clone();
+    let switch = move |ev| {
+        let slug = event_target_value(&ev);
+        navigate(&format!("/o/{slug}"), NavigateOptions::default());
+    };
+    let many = viewer.orgs.len() > 1;
+    view! {
+        <div class="viewer">
+            {many.then(|| view! {
+                <label class="org-menu">
+                    <span class="visually-hidden">"Organisation"</span>
+                    <select aria-label="Organisation" on:change=switch.clone()>
+                        {viewer.orgs.iter().map(|o| {
+                            let selected = o.slug == current;
+                            view! { <option value=o.slug.clone() selected=selected>{o.name.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            })}
+            <span class="who">
+                <span class="who-name">{viewer.name}</span>
+                <span class="who-role">{viewer.role.label()}</span>
+            </span>
+            <form method="post" action="/auth/logout" class="sign-out">
+                <button type="submit">"Sign out"</button>
+            </form>
+        </div>
+    }
+}

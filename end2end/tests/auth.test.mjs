@@ -1,0 +1,120 @@
+// Sign-in, roles, orgs and the guards around them, as people meet them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, open, close, entries, waitForEntries, account, sessionFor, demoAccounts } from './support.mjs';
+
+test('signing in from a bookmarked link lands on that filtered view, and sign-in is audited', async () => {
+  const owner = await account('owner');
+  const page = await open('/o/acme?entity=invoice', { session: null, hydrated: false });
+  await page.waitForURL(/\/login\?next=/);
+  const listed = page.getByRole('region', { name: 'Demo accounts' });
+  assert.ok((await listed.locator('tbody tr').count()) >= 25, 'demo accounts are listed');
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/o\/acme\?entity=invoice$/);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await waitForEntries(page, (r) => r.entityType === 'Invoice', 'the bookmarked filter');
+  assert.match(await page.locator('.who').textContent(), new RegExp(`${owner.name}.*Owner`));
+
+  await page.goto(BASE + '/o/acme?q=user.login');
+  await page.waitForSelector('body[data-hydrated="true"]');
+  const rows = await entries(page);
+  assert.ok(rows.some((r) => r.action === 'user.login' && r.actor === owner.name), 'the sign-in is in the log');
+  await close(page);
+});
+
+test('a wrong password says so; repeated failures are rate limited even with the right password', async () => {
+  const dev = (await demoAccounts()).filter((a) => a.role === 'developer' && a.org === 'Acme Corp').at(-1);
+  const page = await open('/login', { session: null, hydrated: false });
+  for (let i = 0; i < 5; i++) {
+    await page.getByLabel('Email').fill(dev.email);
+    await page.getByLabel('Password').fill('wrong-' + i);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'do not match' }).waitFor();
+  }
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Too many failed sign-ins' }).waitFor();
+  assert.match(page.url(), /\/login\?error=too_many/);
+  await close(page);
+});
+
+test('a Member is refused the audit log on the server with a clear message', async () => {
+  const member = await account('member');
+  const cookie = await sessionFor(member.email);
+  const page = await open('/o/acme', { session: cookie, hydrated: false });
+  const denied = page.getByRole('alert');
+  await denied.waitFor();
+  assert.match(await denied.textContent(), /View Audit Log permission/);
+  assert.equal(await page.locator('li.entry').count(), 0);
+  const res = await fetch(BASE + '/o/acme', { headers: { cookie: `atl_session=${cookie}` } });
+  assert.equal(res.status, 403, 'the page itself is a 403');
+  const api = await fetch(BASE + '/api/ui/timeline', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `atl_session=${cookie}` },
+    body: 'org=acme&filter[q]=',
+  });
+  assert.equal(api.status, 403, 'the server function refuses too');
+  await close(page);
+});
+
+test('orgs are in the URL: switching shows the other org, and non-members see nothing of it', async () => {
+  const page = await open('/o/acme');
+  const menu = page.getByRole('combobox', { name: 'Organisation' });
+  const options = await menu.locator('option').evaluateAll((os) => os.map((o) => ({ slug: o.value, name: o.textContent })));
+  assert.equal(options.length, 2, 'the owner belongs to two orgs');
+  const other = options.find((o) => o.slug !== 'acme');
+  const acmeIds = new Set((await entries(page)).map((r) => r.id));
+  await menu.selectOption(other.slug);
+  await page.waitForURL(new RegExp(`/o/${other.slug}$`));
+  await page.locator('h1', { hasText: other.name }).waitFor();
+  const otherRows = await waitForEntries(page, (r) => !acmeIds.has(r.id), 'the other org');
+  assert.ok(otherRows.length > 0);
+  await close(page);
+
+  // An Acme admin who is not in the other org gets the same answer as for
+  // an org that does not exist.
+  const admin = (await demoAccounts()).filter((a) => a.role === 'admin' && a.org === 'Acme Corp').at(-1);
+  const cookie = await sessionFor(admin.email);
+  for (const slug of [other.slug, 'no-such-org']) {
+    const res = await fetch(BASE + '/api/ui/timeline', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `atl_session=${cookie}` },
+      body: `org=${slug}&filter[q]=`,
+    });
+    assert.equal(res.status, 404, slug);
+  }
+});
+
+test('signing out ends the session', async () => {
+  const cookie = await sessionFor((await account('developer')).email);
+  const page = await open('/o/acme', { session: cookie });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/login\?error=signed_out/);
+  await page.getByText('You have signed out.').waitFor();
+  const res = await fetch(BASE + '/o/acme', { redirect: 'manual', headers: { cookie: `atl_session=${cookie}` } });
+  assert.equal(res.status, 303);
+  assert.match(res.headers.get('location'), /^\/login\?next=/);
+  await close(page);
+});
+
+test('server functions refuse cross-site requests and requests without a session', async () => {
+  const cookie = await sessionFor((await account('owner')).email);
+  const crossSite = await fetch(BASE + '/api/ui/timeline', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: `atl_session=${cookie}`,
+      origin: 'https://evil.example',
+    },
+    body: 'org=acme&filter[q]=',
+  });
+  assert.equal(crossSite.status, 403);
+  const anonymous = await fetch(BASE + '/api/ui/timeline', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'org=acme&filter[q]=',
+  });
+  assert.equal(anonymous.status, 401);
+});

@@ -1,0 +1,34 @@
+//! Signing in, sessions, and who may read which org's log.
+//!
+//! People sign in with email and password (argon2id hashes) and get an
+//! HTTP-only session cookie. Every server function asks [`SessionAccess`]
+//! (the `AccessControl` port of `app`) for the viewer of the org in the URL;
+//! pages without a session are sent to the login page; writes from other
+//! sites are refused (CSRF).
+
+mod access;
+mod password;
+mod rate_limit;
+mod routes;
+mod sessions;
+pub mod users;
+
+pub use access::SessionAccess;
+pub use password::{hash_password, verify_password};
+pub use routes::{AuthState, guard, routes};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "atl_session";
+
+/// The session token in a request's Cookie header, if any.
+pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,348 @@
+//! Sign-in and sign-out, the redirect at `/`, and the guard in front of
+//! every page and server function.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::{Actor, ActorKind, EntityRef, EventContext, NewAuditEvent};
+use axum::extract::{ConnectInfo, Form, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, http::Uri};
+use chrono::Utc;
+use serde::Deserialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::rate_limit::FailureLimiter;
+use super::{SESSION_COOKIE, sessions, users};
+
+/// Failed sign-ins allowed per email, and per client address, per window.
+const FAILURES_PER_EMAIL: usize = 5;
+const FAILURES_PER_ADDRESS: usize = 20;
+const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Clone)]
+pub struct AuthState {
+    pool: PgPool,
+    limiter: Arc<FailureLimiter>,
+    /// Add `Secure` to the cookie: set when the site is served over HTTPS.
+    secure_cookies: bool,
+}
+
+impl AuthState {
+    /// `pool`: the app pool (acting as `audit_app`).
+    pub fn new(pool: PgPool, secure_cookies: bool) -> AuthState {
+        AuthState { pool, limiter: Arc::new(FailureLimiter::new(FAILURE_WINDOW)), secure_cookies }
+    }
+}
+
+/// `/`, `/auth/login` and `/auth/logout`.
+pub fn routes<S: Clone + Send + Sync + 'static>(state: AuthState) -> Router<S> {
+    Router::new()
+        .route("/", get(home))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .with_state(state)
+}
+
+/// Signed in: the first of your orgs. Otherwise: the login page.
+async fn home(State(state): State<AuthState>, headers: HeaderMap) -> Response {
+    let Some(user) = current_user(&state.pool, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    match users::memberships(&state.pool, user.user_id).await {
+        Ok(m) if !m.is_empty() => Redirect::to(&format!("/o/{}", m[0].slug)).into_response(),
+        Ok(_) => {
+            (StatusCode::FORBIDDEN, "Your account belongs to no organisation yet; ask an owner to add you.")
+                .into_response()
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn login(
+    State(state): State<AuthState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let email = form.email.trim().to_lowercase();
+    let address = peer.ip().to_string();
+    let back = |error: &str| {
+        let q = format!("error={error}&email={}&next={}", encode(&email), encode(&form.next));
+        Redirect::to(&format!("/login?{q}")).into_response()
+    };
+    if state.limiter.blocked(&format!("email:{email}"), FAILURES_PER_EMAIL)
+        || state.limiter.blocked(&format!("ip:{address}"), FAILURES_PER_ADDRESS)
+    {
+        return back("too_many");
+    }
+    let user = match users::find_by_email(&state.pool, &email).await {
+        Ok(user) => user,
+        Err(e) => return unavailable(e),
+    };
+    // Verify against a real hash even for unknown emails, so the response
+    // time does not tell which emails have accounts.
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_string());
+    let password = form.password.clone();
+    let ok =
+        tokio::task::spawn_blocking(move || super::verify_password(&password, &hash)).await.unwrap_or(false);
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let Some(user) = user.filter(|_| ok) else {
+        state.limiter.record_failure(&format!("email:{email}"));
+        state.limiter.record_failure(&format!("ip:{address}"));
+        if let Ok(Some(known)) = users::find_by_email(&state.pool, &email).await {
+            record(
+                &state.pool,
+                known.id,
+                &known.name,
+                &known.email,
+                "user.login_failed",
+                None,
+                &address,
+                &user_agent,
+            )
+            .await;
+        }
+        return back("invalid");
+    };
+    state.limiter.clear(&format!("email:{email}"));
+    let (token, session_id) =
+        match sessions::start(&state.pool, user.id, Some(&address), user_agent.as_deref()).await {
+            Ok(s) => s,
+            Err(e) => return unavailable(e),
+        };
+    record(
+        &state.pool,
+        user.id,
+        &user.name,
+        &user.email,
+        "user.login",
+        Some(session_id),
+        &address,
+        &user_agent,
+    )
+    .await;
+    let target = match safe_next(&form.next) {
+        Some(next) => next,
+        None => match users::memberships(&state.pool, user.id).await {
+            Ok(m) if !m.is_empty() => format!("/o/{}", m[0].slug),
+            _ => "/".to_string(),
+        },
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        sessions::SESSION_TTL.num_seconds(),
+        if state.secure_cookies { "; Secure" } else { "" }
+    );
+    with_cookie(Redirect::to(&target).into_response(), &cookie)
+}
+
+async fn logout(
+    State(state): State<AuthState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(token) = super::session_token(&headers) {
+        match sessions::end(&state.pool, &token).await {
+            Ok(Some(user)) => {
+                let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+                let address = peer.ip().to_string();
+                record(
+                    &state.pool,
+                    user.user_id,
+                    &user.name,
+                    &user.email,
+                    "user.logout",
+                    Some(user.session_id),
+                    &address,
+                    &ua,
+                )
+                .await;
+            }
+            Ok(None) => {}
+            Err(e) => return unavailable(e),
+        }
+    }
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    with_cookie(Redirect::to("/login?error=signed_out").into_response(), &cookie)
+}
+
+/// In front of everything:
+/// - writes (POST and friends) from another site are refused, so a page
+///   elsewhere cannot make a signed-in browser call server functions (CSRF);
+///   browsers say where a request comes from in `Sec-Fetch-Site`/`Origin`;
+/// - an org page without a session goes to the login page, coming back
+///   after sign-in.
+pub async fn guard(State(state): State<AuthState>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) && is_cross_site(request.headers()) {
+        return (StatusCode::FORBIDDEN, "cross-site requests are refused").into_response();
+    }
+    if method == Method::GET
+        && request.uri().path().starts_with("/o/")
+        && current_user(&state.pool, request.headers()).await.is_none()
+    {
+        return Redirect::to(&format!("/login?next={}", encode(&path_and_query(request.uri()))))
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (headers.get(header::ORIGIN), headers.get(header::HOST)) {
+        (Some(origin), Some(host)) => {
+            let origin = origin.to_str().unwrap_or("");
+            let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+            origin_host != host.to_str().unwrap_or("")
+        }
+        // No browser provenance at all: not a browser, so not CSRF.
+        _ => false,
+    }
+}
+
+async fn current_user(pool: &PgPool, headers: &HeaderMap) -> Option<sessions::SessionUser> {
+    let token = super::session_token(headers)?;
+    sessions::find(pool, &token).await.ok().flatten()
+}
+
+/// Sign-in, sign-out and failed sign-in are audit events in every org the
+/// person belongs to.
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    pool: &PgPool,
+    user_id: Uuid,
+    name: &str,
+    email: &str,
+    action: &str,
+    session_id: Option<Uuid>,
+    address: &str,
+    user_agent: &Option<String>,
+) {
+    let orgs = match users::memberships(pool, user_id).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!("recording {action}: {e}");
+            return;
+        }
+    };
+    let now = Utc::now();
+    let events: Vec<NewAuditEvent> = orgs
+        .iter()
+        .map(|m| NewAuditEvent {
+            id: Uuid::now_v7(),
+            org_id: m.org_id,
+            external_id: None,
+            occurred_at: now,
+            actor: Actor {
+                kind: ActorKind::User,
+                id: user_id.to_string(),
+                name: name.to_string(),
+                email: Some(email.to_string()),
+                avatar: None,
+            },
+            action: action.to_string(),
+            entity: EntityRef {
+                entity_type: "user".into(),
+                id: user_id.to_string(),
+                name: Some(email.to_string()),
+                deleted: false,
+            },
+            changes: None,
+            context: EventContext {
+                ip: Some(address.to_string()),
+                user_agent: user_agent.clone(),
+                session_id: session_id.map(|s| s.to_string()),
+                request_id: None,
+                country: None,
+            },
+            metadata: serde_json::json!({}),
+        })
+        .collect();
+    if let Err(e) = crate::store::insert_events(pool, &events).await {
+        tracing::error!("recording {action}: {e}");
+    }
+}
+
+/// Where to go after sign-in: only this site's org pages.
+fn safe_next(next: &str) -> Option<String> {
+    (next.starts_with("/o/") && !next.contains("//") && !next.contains('\\')).then(|| next.to_string())
+}
+
+fn path_and_query(uri: &Uri) -> String {
+    uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn unavailable(e: sqlx::Error) -> Response {
+    tracing::error!("sign-in store error: {e}");
+    (StatusCode::SERVICE_UNAVAILABLE, "The sign-in service is unavailable; try again in a moment.")
+        .into_response()
+}
+
+/// An argon2id hash of a random password nobody knows, verified against for
+/// unknown emails to keep timing even.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| super::hash_password(&crate::random::hex(&crate::random::bytes::<16>())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_org_pages_are_followed_after_sign_in() {
+        assert_eq!(safe_next("/o/acme?q=x"), Some("/o/acme?q=x".into()));
+        for bad in ["", "/", "https://evil.example/o/x", "//evil.example", "/o//evil", "/o/\\evil"] {
+            assert_eq!(safe_next(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn cross_site_writes_are_recognised() {
+        let h = |pairs: &[(&'static str, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(*k, HeaderValue::from_static(v));
+            }
+            m
+        };
+        assert!(is_cross_site(&h(&[("sec-fetch-site", "cross-site")])));
+        assert!(is_cross_site(&h(&[("sec-fetch-site", "same-site")])));
+        assert!(!is_cross_site(&h(&[("sec-fetch-site", "same-origin")])));
+        assert!(is_cross_site(&h(&[("origin", "https://evil.example"), ("host", "audit.example")])));
+        assert!(!is_cross_site(&h(&[("origin", "https://audit.example"), ("host", "audit.example")])));
+        assert!(!is_cross_site(&h(&[("host", "audit.example")])));
+    }
+}

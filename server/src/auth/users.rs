@@ -1,0 +1,108 @@
+//! People and their memberships. Created by the owner connection (the CLI
+//! and the demo loader); the server itself only reads them.
+
+use app::model::{DemoAccount, Role};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Membership {
+    pub org_id: Uuid,
+    pub slug: String,
+    pub org_name: String,
+    pub role: String,
+}
+
+impl Membership {
+    pub fn role(&self) -> Role {
+        // The column's CHECK admits only known roles; unknown means least.
+        Role::parse(&self.role).unwrap_or(Role::Member)
+    }
+}
+
+/// Creates a user (email lower-cased) or, if the email exists, returns its id
+/// unchanged.
+pub async fn ensure_user(
+    pool: &PgPool,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<Uuid, sqlx::Error> {
+    let email = email.trim().to_lowercase();
+    sqlx::query_scalar(
+        "WITH new AS (INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) \
+                      ON CONFLICT (email) DO NOTHING RETURNING id) \
+         SELECT id FROM new UNION ALL SELECT id FROM users WHERE email = $2 LIMIT 1",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&email)
+    .bind(name)
+    .bind(password_hash)
+    .fetch_one(pool)
+    .await
+}
+
+/// Makes `user_id` a member of `org_id` with `role` (replacing a former role).
+pub async fn set_membership(
+    pool: &PgPool,
+    org_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3) \
+         ON CONFLICT (org_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_by_email(pool: &PgPool, email: &str) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query_as("SELECT id, email, name, password_hash FROM users WHERE email = $1")
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(pool)
+        .await
+}
+
+/// The orgs a user belongs to, by name.
+pub async fn memberships(pool: &PgPool, user_id: Uuid) -> Result<Vec<Membership>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT o.id AS org_id, o.slug, o.name AS org_name, m.role \
+           FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name, o.slug",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Every account with its orgs, for the login page of a demo server.
+pub async fn demo_accounts(pool: &PgPool) -> Result<Vec<DemoAccount>, sqlx::Error> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT u.name, u.email, m.role, o.name FROM users u \
+           JOIN memberships m ON m.user_id = u.id JOIN orgs o ON o.id = m.org_id \
+          ORDER BY o.created_at, array_position(ARRAY['owner','admin','developer','member'], m.role), u.name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, email, role, org)| DemoAccount {
+            name,
+            email,
+            role: Role::parse(&role).unwrap_or(Role::Member),
+            org,
+        })
+        .collect())
+}
