@@ -58,6 +58,7 @@ for _ in $(seq 240); do
   kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
   sleep 0.5
 done
-BASE_URL="http://127.0.0.1:$port" node --test --test-concurrency=1 end2end/tests/ || {
+BASE_URL="http://127.0.0.1:$port" AUDIT_BIN="$BIN" AUDIT_DATA_DIR="$work/e2e" \
+  node --test --test-concurrency=1 end2end/tests/ || {
   echo "--- server log" >&2; tail -50 "$work/server.log" >&2; exit 1;
 }

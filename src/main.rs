@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use server::auth::{AuthState, SessionAccess, users};
+use server::chain::ChainSigner;
 use server::demo::{DemoOptions, demo_org};
 use server::{Database, PgAuditStore, store};
 use tower_http::compression::CompressionLayer;
@@ -51,6 +52,40 @@ enum Command {
     /// Manage people who sign in.
     #[command(subcommand)]
     User(UserCommand),
+    /// Re-walk orgs' hash chains and check their signed checkpoints; exits
+    /// non-zero if any chain is broken.
+    Verify {
+        /// Org slug; default every org.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Manage an org's API keys for the ingestion and export API.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print its secret (shown this once, stored hashed).
+    Create {
+        /// Org slug.
+        #[arg(long)]
+        org: String,
+        /// What the key is for, e.g. "Billing service".
+        #[arg(long)]
+        name: String,
+    },
+    /// List an org's keys (never their secrets).
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a key by id; requests with it are refused from then on.
+    Revoke {
+        #[arg(long)]
+        org: String,
+        id: uuid::Uuid,
+    },
 }
 
 #[derive(Subcommand)]
@@ -122,7 +157,9 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let db = Database::open(cli.database_url.as_deref(), &cli.data_dir).await?;
+    // An empty DATABASE_URL means unset, as in most tools.
+    let database_url = cli.database_url.as_deref().filter(|url| !url.trim().is_empty());
+    let db = Database::open(database_url, &cli.data_dir).await?;
     let outcome = run(&cli, &db).await;
     db.close().await;
     outcome
@@ -139,6 +176,8 @@ async fn run(cli: &Cli, db: &Database) -> anyhow::Result<()> {
         Some(Command::User(UserCommand::Add { email, name, org, role })) => {
             add_user(db, email, name, org, *role).await
         }
+        Some(Command::ApiKey(command)) => api_key(db, command).await,
+        Some(Command::Verify { org }) => verify(db, &cli.data_dir, org.as_deref()).await,
         Some(Command::Postgres) => {
             let url =
                 db.embedded_url().context("DATABASE_URL is set: there is no embedded PostgreSQL to run")?;
@@ -146,8 +185,8 @@ async fn run(cli: &Cli, db: &Database) -> anyhow::Result<()> {
             shutdown_signal().await;
             Ok(())
         }
-        Some(Command::Serve(args)) => serve(db, args.clone()).await,
-        None => serve(db, ServeArgs::parse_default()).await,
+        Some(Command::Serve(args)) => serve(db, &cli.data_dir, args.clone()).await,
+        None => serve(db, &cli.data_dir, ServeArgs::parse_default()).await,
     }
 }
 
@@ -191,16 +230,23 @@ async fn load_demo(db: &Database, index: usize, opts: DemoOptions) -> anyhow::Re
     store::ensure_org(&db.admin, org.id, &org.slug, &org.name).await?;
     let total = opts.events;
     let mut bar = Progress::new(&org.slug, total);
-    let written = store::copy_events(&db.app, server::demo::events(&org, &opts), |n| bar.update(n)).await?;
+    let written =
+        store::copy_events(&db.admin, org.id, server::demo::events(&org, &opts), |n| bar.update(n)).await?;
     bar.finish();
     Ok(written)
 }
 
-async fn serve(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> anyhow::Result<()> {
     let demo = db.is_embedded() || args.demo;
     if demo {
         load_demo_once(db).await?;
     }
+    // Checkpoints of every org's chain, signed with a key the database never
+    // holds (AUDIT_SIGNING_KEY, or a key file created in the data directory).
+    let signer = ChainSigner::load(&data_dir.join("signing.key"))?;
+    signer.register(&db.app).await?;
+    tracing::info!(key_id = signer.key_id(), "signing chain checkpoints");
+    let checkpointer = server::chain::spawn_checkpointer(db.admin.clone(), signer);
     let store: Arc<dyn AuditStore> = Arc::new(PgAuditStore::new(db.app.clone()));
     let access: Arc<dyn AccessControl> = Arc::new(SessionAccess::new(db.app.clone(), demo));
     let auth = AuthState::new(db.app.clone(), args.secure_cookies);
@@ -223,7 +269,7 @@ async fn serve(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
             move || app::shell(options.clone())
         })
         .merge(server::auth::routes(auth.clone()))
-        .merge(server::http::routes())
+        .merge(server::http::routes(server::http::ApiContext::new(db.app.clone())))
         .fallback(leptos_axum::file_and_error_handler(app::shell))
         .layer(axum::middleware::from_fn_with_state(auth, server::auth::guard))
         .layer(CompressionLayer::new())
@@ -248,6 +294,38 @@ async fn serve(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    checkpointer.abort();
+    Ok(())
+}
+
+/// Verifies chains. With the server's signing key at hand (AUDIT_SIGNING_KEY
+/// or the key file), checkpoints must carry its signature; keys found only in
+/// the database could have been planted there by whoever changed the events.
+async fn verify(db: &Database, data_dir: &std::path::Path, org_slug: Option<&str>) -> anyhow::Result<()> {
+    let key_file = data_dir.join("signing.key");
+    let trusted = if std::env::var_os("AUDIT_SIGNING_KEY").is_some() || key_file.exists() {
+        vec![ChainSigner::load(&key_file)?.verifying_key()]
+    } else {
+        eprintln!("no signing key in {}: trusting the keys recorded in the database", data_dir.display());
+        Vec::new()
+    };
+    let orgs = match org_slug {
+        Some(slug) => vec![
+            store::find_org(&db.admin, slug).await?.with_context(|| format!("no org with slug '{slug}'"))?,
+        ],
+        None => store::all_orgs(&db.admin).await?,
+    };
+    let mut broken = 0;
+    for org in orgs {
+        let report = if trusted.is_empty() {
+            server::chain::verify_org(&db.app, org.id).await?
+        } else {
+            server::chain::verify_org_trusting(&db.app, org.id, &trusted).await?
+        };
+        println!("{} ({}): {report}", org.name, org.slug);
+        broken += usize::from(!report.is_ok());
+    }
+    anyhow::ensure!(broken == 0, "{broken} chain(s) broken");
     Ok(())
 }
 
@@ -277,6 +355,39 @@ async fn load_demo_once(db: &Database) -> anyhow::Result<()> {
         }
         if let (1, Some(owner)) = (index, first_owner) {
             users::set_membership(&db.admin, org.id, owner, Role::Admin).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn api_key(db: &Database, command: &ApiKeyCommand) -> anyhow::Result<()> {
+    let org_slug = match command {
+        ApiKeyCommand::Create { org, .. }
+        | ApiKeyCommand::List { org }
+        | ApiKeyCommand::Revoke { org, .. } => org,
+    };
+    let org = store::find_org(&db.admin, org_slug)
+        .await?
+        .with_context(|| format!("no org with slug '{org_slug}'"))?;
+    let actor = store::cli_actor();
+    match command {
+        ApiKeyCommand::Create { name, .. } => {
+            let (key, secret) = store::create_api_key(&db.app, org.id, name, &actor).await?;
+            println!("Created API key \"{}\" ({}) for {}.", key.name, key.id, org.name);
+            println!("Secret (shown only now; store it safely):\n{secret}");
+        }
+        ApiKeyCommand::List { .. } => {
+            for key in store::list_api_keys(&db.app, org.id).await? {
+                let state = key.revoked_at.map(|t| format!("revoked {t}")).unwrap_or_else(|| "active".into());
+                println!("{}  {}…  {:<30}  {state}", key.id, key.prefix, key.name);
+            }
+        }
+        ApiKeyCommand::Revoke { id, .. } => {
+            if store::revoke_api_key(&db.app, org.id, *id, &actor).await? {
+                println!("Revoked {id}.");
+            } else {
+                anyhow::bail!("no active key {id} in {}", org.name);
+            }
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod avatar;
+pub mod chain;
 pub mod db;
 pub mod demo;
 pub mod embedded_pg;

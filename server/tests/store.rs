@@ -254,17 +254,19 @@ async fn deleted_entities_are_projected_and_converge_out_of_order(
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_batch_is_all_or_nothing(_opts: PgPoolOptions, connect: PgConnectOptions) {
-    let app = app_pool(connect).await;
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
     let good = event(ORG, t0(), "invoice.create", "inv_1");
     let bad = event(ORG, t0(), "not an action", "inv_2");
     assert!(server::store::insert_events(&app, &[good, bad]).await.is_err());
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events").fetch_one(&app).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events").fetch_one(&owner).await.unwrap();
     assert_eq!(count, 0);
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn copy_loads_events_and_keeps_the_projection(_opts: PgPoolOptions, connect: PgConnectOptions) {
-    let app = app_pool(connect).await;
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
     let store = PgAuditStore::new(app.clone());
     let mut tricky = event(ORG, t0(), "file.update", "f1");
     tricky.entity.name = Some("tab\there, newline\nthere, back\\slash".into());
@@ -281,7 +283,9 @@ async fn copy_loads_events_and_keeps_the_projection(_opts: PgPoolOptions, connec
         event(ORG, t0() + minutes(2), "task.delete", "t1"),
     ];
     let mut reported = Vec::new();
-    let written = server::store::copy_events(&app, events.into_iter(), |n| reported.push(n)).await.unwrap();
+    // COPY is refused under row-level security: bulk loads run as the owner.
+    let written =
+        server::store::copy_events(&owner, ORG, events.into_iter(), |n| reported.push(n)).await.unwrap();
     assert_eq!((written, reported), (3, vec![3]));
     let page = all_pages(&store, ORG, &TimelineFilter::default(), 50).await;
     assert_eq!(page.len(), 3);
@@ -304,7 +308,7 @@ async fn secrets_are_redacted_before_they_are_stored(_opts: PgPoolOptions, conne
     let mut by_copy = by_insert.clone();
     by_copy.id = Uuid::now_v7();
     insert(&app, &[by_insert]).await;
-    server::store::copy_events(&app, std::iter::once(by_copy), |_| {}).await.unwrap();
+    server::store::copy_events(&owner, ORG, std::iter::once(by_copy), |_| {}).await.unwrap();
     // Read the raw rows as the owner: nothing of the secrets is stored.
     let raw: Vec<String> = sqlx::query_scalar("SELECT changes::text || metadata::text FROM audit_events")
         .fetch_all(&owner)
@@ -331,4 +335,37 @@ async fn an_external_id_is_stored_once_per_org(_opts: PgPoolOptions, connect: Pg
     let err = server::store::insert_events(&app, &[again]).await.unwrap_err();
     assert!(err.to_string().contains("audit_events_external_id"), "{err}");
     insert(&app, &[elsewhere]).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn row_level_security_keeps_tenants_apart_even_without_an_org_filter(
+    _opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let app = app_pool(connect).await;
+    insert(&app, &[event(ORG, t0(), "invoice.create", "inv_1"), event(ORG, t0(), "task.create", "t_1")])
+        .await;
+    insert(&app, &[event(OTHER_ORG, t0(), "domain.verify", "dom_1")]).await;
+
+    // A query with no org filter at all, scoped to one org, sees that org only.
+    for (org, expected) in [(ORG, 2), (OTHER_ORG, 1)] {
+        let mut tx = server::store::tenant::begin_for_org(&app, org).await.unwrap();
+        let orgs: Vec<Uuid> =
+            sqlx::query_scalar("SELECT org_id FROM audit_events").fetch_all(&mut *tx).await.unwrap();
+        assert_eq!(orgs.len(), expected);
+        assert!(orgs.iter().all(|o| *o == org));
+        // Writing another org's rows is refused too.
+        let forged = sqlx::query(
+            "INSERT INTO entity_state (org_id, entity_type, entity_id, deleted, as_of, event_id) \
+             VALUES ($1, 'invoice', 'x', true, now(), $2)",
+        )
+        .bind(if org == ORG { OTHER_ORG } else { ORG })
+        .bind(Uuid::now_v7())
+        .execute(&mut *tx)
+        .await;
+        assert!(forged.unwrap_err().to_string().contains("row-level security"));
+    }
+    // With no org named, nothing is visible.
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events").fetch_one(&app).await.unwrap();
+    assert_eq!(none, 0);
 }

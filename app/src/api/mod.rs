@@ -16,7 +16,7 @@ pub use store::{AuditStore, StoreError};
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{DemoAccount, TimelineFilter, TimelinePage, Viewer};
+use crate::model::{ChainStatus, DemoAccount, TimelineFilter, TimelinePage, Viewer};
 
 /// One page of `org`'s timeline, newest first. `cursor` continues after a
 /// page returned earlier with the same filter.
@@ -45,6 +45,27 @@ pub async fn list_events(
 pub async fn entity_types(org: String) -> Result<Vec<String>, AppError> {
     let (store, org_id, _) = store::authorize(&org, true).await?;
     store.entity_types(org_id).await.map_err(store::unavailable)
+}
+
+/// The latest verification of `org`'s hash chain (tamper evidence).
+#[server(prefix = "/api/ui", endpoint = "chain-status")]
+pub async fn latest_chain_status(org: String) -> Result<Option<ChainStatus>, AppError> {
+    let (store, org_id, _) = store::authorize(&org, true).await?;
+    store.chain_status(org_id).await.map_err(store::unavailable)
+}
+
+/// Verifies `org`'s hash chain now. Owners and admins only: it reads the
+/// whole log.
+#[server(prefix = "/api/ui", endpoint = "verify-chain")]
+pub async fn verify_chain(org: String) -> Result<ChainStatus, AppError> {
+    use crate::model::Role;
+    let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    if !matches!(viewer.role, Role::Owner | Role::Admin) {
+        return Err(store::fail(AppError::Forbidden(
+            "Only owners and admins can run a verification.".into(),
+        )));
+    }
+    store.verify_chain(org_id).await.map_err(store::unavailable)
 }
 
 /// Who is looking at `org`: for the header, the org menu and the

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::model::{Cursor, TimelineFilter, TimelinePage, Viewer};
+use crate::model::{ChainStatus, Cursor, TimelineFilter, TimelinePage, Viewer};
 
 /// The port the server functions call: where audit events are read from.
 /// `server` implements it on PostgreSQL; an embedding application may bring
@@ -24,6 +24,12 @@ pub trait AuditStore: Send + Sync + 'static {
 
     /// The distinct entity categories in `org_id`'s log, sorted.
     async fn entity_types(&self, org_id: Uuid) -> Result<Vec<String>, StoreError>;
+
+    /// The latest recorded verification of `org_id`'s hash chain, if any.
+    async fn chain_status(&self, org_id: Uuid) -> Result<Option<ChainStatus>, StoreError>;
+
+    /// Re-walks `org_id`'s hash chain now and records the result.
+    async fn verify_chain(&self, org_id: Uuid) -> Result<ChainStatus, StoreError>;
 }
 
 /// A failure inside a store. Its text is for the server's log only.

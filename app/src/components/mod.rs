@@ -2,6 +2,7 @@
 
 mod actor;
 mod badge;
+mod chain_badge;
 mod changes;
 mod entity;
 mod entry;
@@ -11,6 +12,7 @@ mod toolbar;
 
 pub use actor::ActorCell;
 pub use badge::ActionBadge;
+pub use chain_badge::ChainBadge;
 pub use changes::{ChangesTable, SnapshotTable};
 pub use entity::EntityCell;
 pub use entry::EntryRow;

@@ -1,6 +1,7 @@
 //! The product's vocabulary, shared by the browser and the server: what an
 //! audit event is, how a timeline is filtered, and how pages are addressed.
 
+mod chain;
 mod changes;
 mod cursor;
 mod event;
@@ -8,6 +9,7 @@ mod filter;
 mod verb;
 mod viewer;
 
+pub use chain::ChainStatus;
 pub use changes::{ChangeNode, ChangeRow, ChangeTree, Changes, display_value};
 pub use cursor::Cursor;
 pub use event::{Actor, ActorKind, AuditEvent, EntityRef, EventContext, NewAuditEvent, TimelinePage};

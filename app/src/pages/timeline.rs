@@ -3,7 +3,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::current_viewer;
-use crate::components::Timeline;
+use crate::components::{ChainBadge, Timeline};
 use crate::model::Viewer;
 
 /// An org's audit log at `/o/{org}`: the org is in the URL so a bookmark
@@ -29,6 +29,11 @@ pub fn TimelinePage() -> impl IntoView {
                 </Suspense>
             </h1>
             <p class="lede">"Every meaningful action in your organisation: who did what, to which record, when."</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    who.await.ok().filter(|v| v.role.can_view_audit_log()).map(|v| view! { <ChainBadge org=org role=v.role /> })
+                })}
+            </Suspense>
         </header>
         <Timeline org=org />
     }

@@ -1,7 +1,13 @@
-//! Writing events in batches.
+//! Writing events in batches, each one linked into its org's hash chain.
+
+use std::collections::BTreeMap;
 
 use app::model::NewAuditEvent;
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::chain::{self, CanonicalEvent, Link, Linker};
 
 /// Inserts `events` in one transaction: all of them or, on any error, none.
 pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u64, sqlx::Error> {
@@ -14,14 +20,23 @@ pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u6
 /// Inserts `events` on `conn`, inside the caller's transaction, so other
 /// writes (an idempotency record, say) commit or roll back with them.
 ///
+/// Each event gets the next seq of its org's chain, in the order given.
+/// Per org in the batch (in ascending org id order, so concurrent writers
+/// never wait on each other in a cycle): lock the org's chain head, hash the
+/// org's events in Rust, insert them, move the head. The head stays locked
+/// until the caller's transaction ends, so keep it short; other writers of
+/// the same org wait, writers of other orgs do not.
+///
 /// Columns travel as parallel arrays through UNNEST, so a batch of a thousand
-/// is one round trip and one statement (and one run of the projection
-/// trigger).
+/// is one round trip and one statement per org (and one run of the
+/// projection trigger). Every event is stored or the call fails: there is no
+/// ON CONFLICT here, since a skipped row would leave a gap in the chain (a
+/// repeated external id fails the batch instead).
 pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent]) -> Result<u64, sqlx::Error> {
     if events.is_empty() {
         return Ok(0);
     }
-    // Secrets never reach the table, whoever calls.
+    // Secrets never reach the table (or the hash), whoever calls.
     let events: Vec<NewAuditEvent> = events
         .iter()
         .cloned()
@@ -30,26 +45,58 @@ pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent])
             e
         })
         .collect();
-    let events = events.as_slice();
-    let col = |f: &dyn Fn(&NewAuditEvent) -> Option<String>| events.iter().map(f).collect::<Vec<_>>();
+    let stored = events.iter().map(StoredForm::of).collect::<Result<Vec<_>, _>>()?;
+    // One acceptance time for the batch; part of each event's hash, so it
+    // is set here rather than by the column default.
+    let received_at = Utc::now().trunc_subsecs(6);
+
+    let mut by_org: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        by_org.entry(e.org_id).or_default().push(i);
+    }
+    let mut written = 0;
+    for (org_id, indexes) in by_org {
+        let head = chain::lock_head(conn, org_id).await?;
+        let mut linker = Linker::new(head);
+        let links = indexes
+            .iter()
+            .map(|&i| linker.link(stored[i].canonical(&events[i], received_at)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| sqlx::Error::Encode(err.into()))?;
+        let rows: Vec<(&NewAuditEvent, &StoredForm)> =
+            indexes.iter().map(|&i| (&events[i], &stored[i])).collect();
+        written += insert_rows(conn, &rows, &links, received_at).await?;
+        chain::advance_head(conn, org_id, linker.head()).await?;
+    }
+    Ok(written)
+}
+
+async fn insert_rows(
+    conn: &mut PgConnection,
+    rows: &[(&NewAuditEvent, &StoredForm)],
+    links: &[Link],
+    received_at: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let col =
+        |f: &dyn Fn(&NewAuditEvent) -> Option<String>| rows.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
     let result = sqlx::query(
         "INSERT INTO audit_events (org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, \
              actor_avatar, action, entity_type, entity_id, entity_name, changes, ip, user_agent, session_id, \
-             request_id, country, metadata, external_id) \
+             request_id, country, metadata, external_id, seq, prev_hash, hash, received_at) \
          SELECT org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, actor_avatar, action, \
                 entity_type, entity_id, entity_name, changes::jsonb, ip::inet, user_agent, session_id, \
-                request_id, country, metadata::jsonb, external_id \
+                request_id, country, metadata::jsonb, external_id, seq, prev_hash, hash, $24 \
            FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], \
                        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
                        $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
-                       $19::text[], $20::text[]) \
+                       $19::text[], $20::text[], $21::bigint[], $22::bytea[], $23::bytea[]) \
              AS t(org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, actor_avatar, \
                   action, entity_type, entity_id, entity_name, changes, ip, user_agent, session_id, \
-                  request_id, country, metadata, external_id)",
+                  request_id, country, metadata, external_id, seq, prev_hash, hash)",
     )
-    .bind(events.iter().map(|e| e.org_id).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(e, _)| e.org_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(e, _)| e.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, s)| s.occurred_at).collect::<Vec<_>>())
     .bind(col(&|e| Some(e.actor.kind.as_str().to_string())))
     .bind(col(&|e| Some(e.actor.id.clone())))
     .bind(col(&|e| Some(e.actor.name.clone())))
@@ -59,17 +106,83 @@ pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent])
     .bind(col(&|e| Some(e.entity.entity_type.clone())))
     .bind(col(&|e| Some(e.entity.id.clone())))
     .bind(col(&|e| e.entity.name.clone()))
-    .bind(col(&|e| e.changes.as_ref().map(|c| serde_json::to_string(c).expect("changes serialise"))))
-    .bind(col(&|e| e.context.ip.clone()))
+    .bind(rows.iter().map(|(_, s)| s.changes.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, s)| s.ip.as_deref()).collect::<Vec<_>>())
     .bind(col(&|e| e.context.user_agent.clone()))
     .bind(col(&|e| e.context.session_id.clone()))
     .bind(col(&|e| e.context.request_id.clone()))
     .bind(col(&|e| e.context.country.clone()))
-    .bind(col(&|e| Some(metadata_json(e))))
+    .bind(rows.iter().map(|(_, s)| s.metadata.as_str()).collect::<Vec<_>>())
     .bind(col(&|e| e.external_id.clone()))
+    .bind(links.iter().map(|l| l.seq).collect::<Vec<_>>())
+    .bind(links.iter().map(|l| l.prev_hash).collect::<Vec<_>>())
+    .bind(links.iter().map(|l| l.hash).collect::<Vec<_>>())
+    .bind(received_at)
     .execute(conn)
     .await?;
     Ok(result.rows_affected())
+}
+
+/// The parts of a (redacted) event that are written in a normalised form,
+/// computed once and used both for the database and for the hash, so the
+/// two cannot disagree: the hash is over exactly what is stored.
+pub(crate) struct StoredForm {
+    /// Truncated to microseconds, what timestamptz keeps.
+    pub occurred_at: DateTime<Utc>,
+    pub changes: Option<String>,
+    pub metadata: String,
+    /// As `std::net::IpAddr` displays it.
+    pub ip: Option<String>,
+}
+
+impl StoredForm {
+    pub fn of(e: &NewAuditEvent) -> Result<Self, sqlx::Error> {
+        let ip = match &e.context.ip {
+            None => None,
+            Some(text) => Some(chain::canonical::canonical_ip(text).ok_or_else(|| {
+                sqlx::Error::Encode(
+                    format!("event {}: context.ip {text:?} is not an IP address", e.id).into(),
+                )
+            })?),
+        };
+        Ok(StoredForm {
+            // Whole microseconds since the epoch and back: truncates, and
+            // turns a leap second into the next second, as PostgreSQL would.
+            occurred_at: DateTime::from_timestamp_micros(e.occurred_at.timestamp_micros())
+                .unwrap_or_else(|| e.occurred_at.trunc_subsecs(6)),
+            changes: e.changes.as_ref().map(|c| serde_json::to_string(c).expect("changes serialise")),
+            metadata: metadata_json(e),
+            ip,
+        })
+    }
+
+    /// The event as its hash covers it (its seq is set by the linker).
+    pub fn canonical<'a>(&'a self, e: &'a NewAuditEvent, received_at: DateTime<Utc>) -> CanonicalEvent<'a> {
+        CanonicalEvent {
+            org_id: e.org_id,
+            id: e.id,
+            seq: 0,
+            occurred_at: self.occurred_at,
+            received_at,
+            actor_kind: e.actor.kind.as_str(),
+            actor_id: &e.actor.id,
+            actor_name: &e.actor.name,
+            actor_email: e.actor.email.as_deref(),
+            actor_avatar: e.actor.avatar.as_deref(),
+            action: &e.action,
+            entity_type: &e.entity.entity_type,
+            entity_id: &e.entity.id,
+            entity_name: e.entity.name.as_deref(),
+            changes: self.changes.as_deref(),
+            ip: self.ip.as_deref(),
+            user_agent: e.context.user_agent.as_deref(),
+            session_id: e.context.session_id.as_deref(),
+            request_id: e.context.request_id.as_deref(),
+            country: e.context.country.as_deref(),
+            metadata: Some(&self.metadata),
+            external_id: e.external_id.as_deref(),
+        }
+    }
 }
 
 pub(crate) fn metadata_json(e: &NewAuditEvent) -> String {

@@ -7,17 +7,27 @@
 mod copy;
 mod insert;
 mod orgs;
+pub mod tenant;
 mod timeline;
 
+mod api_keys;
+mod idempotency;
+
 use app::api::{AuditStore, StoreError};
-use app::model::{Cursor, TimelineFilter, TimelinePage};
+use app::model::{ChainStatus, Cursor, TimelineFilter, TimelinePage};
 use async_trait::async_trait;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 pub use copy::copy_events;
 pub use insert::{insert_events, insert_events_in};
-pub use orgs::{Org, ensure_org, find_org, first_org};
+pub use orgs::{Org, all_orgs, ensure_org, find_org, first_org};
+
+pub use api_keys::{
+    ApiKeyAuth, ApiKeyError, ApiKeyInfo, KEY_PREFIX, authenticate_api_key, cli_actor, create_api_key,
+    hash_secret, list_api_keys, revoke_api_key,
+};
+pub use idempotency::{IdempotencyRecord, claim_idempotency_key, find_idempotency_record};
 
 /// [`AuditStore`] on PostgreSQL. Give it the app pool (connections acting as
 /// `audit_app`).
@@ -50,6 +60,25 @@ impl AuditStore for PgAuditStore {
 
     async fn entity_types(&self, org_id: Uuid) -> Result<Vec<String>, StoreError> {
         timeline::entity_types(&self.pool, org_id).await.map_err(store_error)
+    }
+
+    async fn chain_status(&self, org_id: Uuid) -> Result<Option<ChainStatus>, StoreError> {
+        let report = crate::chain::latest_verification(&self.pool, org_id).await.map_err(store_error)?;
+        Ok(report.map(|r| chain_status(&r)))
+    }
+
+    async fn verify_chain(&self, org_id: Uuid) -> Result<ChainStatus, StoreError> {
+        let report = crate::chain::verify_org(&self.pool, org_id).await.map_err(store_error)?;
+        Ok(chain_status(&report))
+    }
+}
+
+fn chain_status(report: &crate::chain::VerifyReport) -> ChainStatus {
+    ChainStatus {
+        verified_through: report.verified_through,
+        checkpoints: report.checkpoints,
+        broken_at: report.fault.as_ref().map(|f| (f.seq, f.reason.clone())),
+        checked_at: report.checked_at,
     }
 }
 

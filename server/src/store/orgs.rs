@@ -29,3 +29,7 @@ pub async fn first_org(pool: &PgPool) -> Result<Option<Org>, sqlx::Error> {
         .fetch_optional(pool)
         .await
 }
+
+pub async fn all_orgs(pool: &PgPool) -> Result<Vec<Org>, sqlx::Error> {
+    sqlx::query_as("SELECT id, slug, name FROM orgs ORDER BY created_at, slug").fetch_all(pool).await
+}

@@ -51,7 +51,9 @@ pub async fn list_events(
         .push_bind((limit + 1) as i64)
         .push(") e ORDER BY e.occurred_at DESC, e.id DESC");
 
-    let mut rows: Vec<EventRow> = sql.build_query_as().fetch_all(pool).await?;
+    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let mut rows: Vec<EventRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     let has_more = rows.len() > limit;
     rows.truncate(limit);
     let next_cursor = if has_more {
@@ -66,7 +68,8 @@ pub async fn list_events(
 /// the next category in `audit_events_by_entity_type`, so the cost is one
 /// index probe per category, not a scan of millions of events.
 pub async fn entity_types(pool: &PgPool, org_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let types = sqlx::query_scalar(
         "WITH RECURSIVE t(entity_type) AS ( \
              (SELECT entity_type FROM audit_events WHERE org_id = $1 ORDER BY entity_type LIMIT 1) \
              UNION ALL \
@@ -77,8 +80,10 @@ pub async fn entity_types(pool: &PgPool, org_id: Uuid) -> Result<Vec<String>, sq
          SELECT entity_type FROM t WHERE entity_type IS NOT NULL",
     )
     .bind(org_id)
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(types)
 }
 
 /// Escapes LIKE's wildcards so user input matches literally.

@@ -1,0 +1,56 @@
+use leptos::prelude::*;
+
+use crate::api::{latest_chain_status, verify_chain};
+use crate::model::{ChainStatus, Role};
+
+/// The tamper-evidence state of the org's log: verified through which event,
+/// or where the chain is broken. Owners and admins can verify on the spot.
+#[component]
+pub fn ChainBadge(#[prop(into)] org: Signal<String>, role: Role) -> impl IntoView {
+    let status = Resource::new(move || org.get(), latest_chain_status);
+    let verify = Action::new(move |org: &String| verify_chain(org.clone()));
+    let current = move || match verify.value().get() {
+        Some(result) => Some(result.map(Some)),
+        None => status.get(),
+    };
+    let can_verify = matches!(role, Role::Owner | Role::Admin);
+    view! {
+        <div class="chain-badge" role="status" aria-live="polite">
+            <Transition fallback=|| ()>
+                {move || current().map(|r| match r {
+                    Ok(Some(s)) => describe(&s).into_any(),
+                    Ok(None) => view! { <span class="chain unknown">"Integrity not verified yet"</span> }.into_any(),
+                    Err(e) => view! { <span class="chain unknown">"Integrity state unavailable: " {e.to_string()}</span> }.into_any(),
+                })}
+            </Transition>
+            {can_verify.then(|| view! {
+                <button
+                    type="button"
+                    class="verify-now"
+                    disabled=move || verify.pending().get()
+                    on:click=move |_| { verify.dispatch(org.get_untracked()); }
+                >
+                    {move || if verify.pending().get() { "Verifying…" } else { "Verify now" }}
+                </button>
+            })}
+        </div>
+    }
+}
+
+fn describe(s: &ChainStatus) -> impl IntoView + use<> {
+    let when = s.checked_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match &s.broken_at {
+        None => view! {
+            <span class="chain ok" title=format!("Checked {when}")>
+                "✓ Verified through event #" {s.verified_through} " (" {s.checkpoints} " signed checkpoints)"
+            </span>
+        }
+        .into_any(),
+        Some((seq, reason)) => view! {
+            <span class="chain broken" title=format!("Checked {when}")>
+                "⚠ Chain broken at event #" {*seq} ": " {reason.clone()}
+            </span>
+        }
+        .into_any(),
+    }
+}

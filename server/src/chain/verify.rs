@@ -1,0 +1,717 @@
+//! Verifying an org's chain and its checkpoints.
+//!
+//! [`verify_org`] reads, in one read-only snapshot, the org's events in
+//! `seq` order as a stream (constant memory whatever the chain's length) and
+//! for each one recomputes its hash from what is stored, checks that `seq`
+//! continues from 1 without gaps or repeats and that `prev_hash` is the
+//! previous event's hash. The end of the walk must be the org's chain head.
+//! Then every checkpoint must carry a valid signature and name the hash the
+//! chain has at its seq. The first failure, by seq, is reported with what it
+//! looks like:
+//!
+//! - **modified**: the event at that seq no longer matches its hash;
+//! - **deleted**: a seq is missing (a gap, the chain ends before its head or
+//!   before a checkpoint, or later events were renumbered to close the gap);
+//! - **inserted**: a seq appears twice, an event has no seq or lies past the
+//!   head, or an event does not link to the one before it;
+//! - **reordered**: an event sits at another seq than it was written at,
+//!   with its neighbours intact (two events swapped);
+//! - **checkpoint**: a checkpoint's signature is invalid, or it disagrees
+//!   with the chain (the chain was recomputed after a change).
+//!
+//! What a verification can and cannot show: someone who can write the
+//! database can also recompute hashes, so changes after the latest
+//! checkpoint that are recomputed consistently (and the head updated) are
+//! only caught by the next checkpoint taken before them, never after. And
+//! [`verify_org`] trusts the public keys in `signing_keys`, which the same
+//! person could replace along with the checkpoints; [`verify_org_trusting`]
+//! takes the keys from the caller instead (e.g. the server's own key).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use ed25519_dalek::VerifyingKey;
+use futures_util::TryStreamExt;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::signing::key_id;
+use super::{CanonicalEvent, Checkpoint, GENESIS, Head};
+
+/// How far from its seq verify looks for the seq an out-of-place event was
+/// written at. Each try is one hash (a few microseconds), and only after the
+/// first failure.
+const MOVED_SEARCH_WINDOW: i64 = 1024;
+
+/// What the first failure looks like. See the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    Modified,
+    Deleted,
+    Inserted,
+    Reordered,
+    Checkpoint,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 5] =
+        [Self::Modified, Self::Deleted, Self::Inserted, Self::Reordered, Self::Checkpoint];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Modified => "modified",
+            Self::Deleted => "deleted",
+            Self::Inserted => "inserted",
+            Self::Reordered => "reordered",
+            Self::Checkpoint => "checkpoint",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The first bad seq of a chain and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainFault {
+    pub seq: i64,
+    pub kind: FaultKind,
+    /// For people: what was found, naming the seqs involved.
+    pub reason: String,
+}
+
+impl ChainFault {
+    fn new(seq: i64, kind: FaultKind, reason: impl Into<String>) -> Self {
+        ChainFault { seq, kind, reason: reason.into() }
+    }
+}
+
+/// The outcome of verifying one org's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub org_id: Uuid,
+    /// Every event up to and including this seq checked out (0: none did,
+    /// or the org has no events).
+    pub verified_through: i64,
+    /// Checkpoints whose signature and hash checked out.
+    pub checkpoints: i64,
+    /// The first failure, if any.
+    pub fault: Option<ChainFault>,
+    pub checked_at: DateTime<Utc>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.fault.is_none()
+    }
+}
+
+/// "verified through seq N (K checkpoints)" or "chain broken at seq N: why".
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.fault {
+            None => {
+                let plural = if self.checkpoints == 1 { "" } else { "s" };
+                write!(
+                    f,
+                    "verified through seq {} ({} checkpoint{plural})",
+                    self.verified_through, self.checkpoints
+                )
+            }
+            Some(fault) => write!(f, "chain broken at seq {}: {}", fault.seq, fault.reason),
+        }
+    }
+}
+
+/// One stored event as verify reads it: the columns the canonical form
+/// covers, in the text the database returns, plus the chain columns.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub seq: Option<i64>,
+    pub prev_hash: Option<Vec<u8>>,
+    pub hash: Option<Vec<u8>>,
+    pub org_id: Uuid,
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub actor_kind: String,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub actor_email: Option<String>,
+    pub actor_avatar: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub entity_name: Option<String>,
+    pub changes: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub session_id: Option<String>,
+    pub request_id: Option<String>,
+    pub country: Option<String>,
+    pub metadata: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl StoredEvent {
+    /// The select list that fills a [`StoredEvent`] from `audit_events`.
+    /// jsonb as its text (parsed by the canonical form itself, so no digit
+    /// of a number is lost), the IP without the /32 or /128 the writer
+    /// never sets but with any other netmask.
+    pub const COLUMNS: &'static str = "seq, prev_hash, hash, org_id, id, occurred_at, received_at, actor_kind, \
+        actor_id, actor_name, actor_email, actor_avatar, action, entity_type, entity_id, entity_name, \
+        changes::text AS changes, \
+        host(ip) || CASE WHEN masklen(ip) = CASE family(ip) WHEN 4 THEN 32 ELSE 128 END THEN '' \
+                         ELSE '/' || masklen(ip) END AS ip, \
+        user_agent, session_id, request_id, country, metadata::text AS metadata, external_id";
+
+    /// The canonical form of this event placed at `seq`.
+    pub fn canonical(&self, seq: i64) -> CanonicalEvent<'_> {
+        CanonicalEvent {
+            org_id: self.org_id,
+            id: self.id,
+            seq,
+            occurred_at: self.occurred_at,
+            received_at: self.received_at,
+            actor_kind: &self.actor_kind,
+            actor_id: &self.actor_id,
+            actor_name: &self.actor_name,
+            actor_email: self.actor_email.as_deref(),
+            actor_avatar: self.actor_avatar.as_deref(),
+            action: &self.action,
+            entity_type: &self.entity_type,
+            entity_id: &self.entity_id,
+            entity_name: self.entity_name.as_deref(),
+            changes: self.changes.as_deref(),
+            ip: self.ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            session_id: self.session_id.as_deref(),
+            request_id: self.request_id.as_deref(),
+            country: self.country.as_deref(),
+            metadata: self.metadata.as_deref(),
+            external_id: self.external_id.as_deref(),
+        }
+    }
+
+    fn stored_links(&self) -> Option<([u8; 32], [u8; 32])> {
+        let prev = <[u8; 32]>::try_from(self.prev_hash.as_deref()?).ok()?;
+        let hash = <[u8; 32]>::try_from(self.hash.as_deref()?).ok()?;
+        Some((prev, hash))
+    }
+
+    /// Whether this event, hashed at `seq` after its stored prev_hash, gives
+    /// its stored hash: i.e. it is unchanged and was written as `seq`.
+    fn was_written_as(&self, seq: i64, buf: &mut Vec<u8>) -> bool {
+        self.stored_links().is_some_and(|(prev, hash)| self.canonical(seq).hash(&prev, buf) == Ok(hash))
+    }
+}
+
+/// Verifies `org_id`'s chain and checkpoints, trusting the public keys
+/// registered in `signing_keys`, and records the result for
+/// [`latest_verification`].
+pub async fn verify_org(pool: &PgPool, org_id: Uuid) -> Result<VerifyReport, sqlx::Error> {
+    verify(pool, org_id, None).await
+}
+
+/// Like [`verify_org`], but a checkpoint counts only when signed by one of
+/// `trusted` (such as [`super::ChainSigner::verifying_key`]), whatever
+/// `signing_keys` says: a database superuser can add keys there, not to
+/// this list.
+pub async fn verify_org_trusting(
+    pool: &PgPool,
+    org_id: Uuid,
+    trusted: &[VerifyingKey],
+) -> Result<VerifyReport, sqlx::Error> {
+    verify(pool, org_id, Some(trusted)).await
+}
+
+/// The latest recorded verification of `org_id`, if it was ever verified.
+pub async fn latest_verification(pool: &PgPool, org_id: Uuid) -> Result<Option<VerifyReport>, sqlx::Error> {
+    type Row = (i64, i64, Option<i64>, Option<String>, Option<String>, DateTime<Utc>);
+    let mut tx = crate::store::tenant::begin_for_org(pool, org_id).await?;
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT verified_through, checkpoints, first_bad_seq, fault, reason, checked_at \
+           FROM chain_verifications WHERE org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row.map(|(verified_through, checkpoints, first_bad_seq, fault, reason, checked_at)| VerifyReport {
+        org_id,
+        verified_through,
+        checkpoints,
+        fault: first_bad_seq.map(|seq| ChainFault {
+            seq,
+            // Only this module writes the column, from FaultKind::as_str.
+            kind: fault.as_deref().and_then(FaultKind::parse).unwrap_or(FaultKind::Modified),
+            reason: reason.unwrap_or_default(),
+        }),
+        checked_at,
+    }))
+}
+
+/// Which public keys checkpoints may be signed with, by key id.
+enum Keys {
+    Registered { keys: HashMap<String, VerifyingKey>, mismatched: Vec<String> },
+    Trusted(HashMap<String, VerifyingKey>),
+}
+
+impl Keys {
+    fn lookup(&self, key_id: &str) -> Result<&VerifyingKey, String> {
+        match self {
+            Keys::Registered { keys, mismatched } => keys.get(key_id).ok_or_else(|| {
+                if mismatched.iter().any(|k| k == key_id) {
+                    format!("key {key_id} is registered with a public key that does not hash to its id")
+                } else {
+                    format!("key {key_id} is not registered")
+                }
+            }),
+            Keys::Trusted(keys) => keys.get(key_id).ok_or_else(|| format!("key {key_id} is not trusted")),
+        }
+    }
+}
+
+async fn verify(
+    pool: &PgPool,
+    org_id: Uuid,
+    trusted: Option<&[VerifyingKey]>,
+) -> Result<VerifyReport, sqlx::Error> {
+    let checked_at = Utc::now().trunc_subsecs(6);
+    let mut tx = pool.begin().await?;
+    // One snapshot for the head, the events and the checkpoints, so writes
+    // landing meanwhile are simply not seen rather than half seen.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    sqlx::query("SELECT set_config('app.org_id', $1::text, true)").bind(org_id).execute(&mut *tx).await?;
+    let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM chain_heads WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let head = head
+        .map(|(seq, hash)| Head { seq, hash: <[u8; 32]>::try_from(hash.as_slice()).unwrap_or([0xff; 32]) });
+    let keys = match trusted {
+        Some(trusted) => Keys::Trusted(trusted.iter().map(|k| (key_id(k), *k)).collect()),
+        None => registered_keys(&mut tx).await?,
+    };
+
+    let walk = walk_chain(&mut tx, org_id, head).await?;
+    let checks = check_checkpoints(&mut tx, org_id, &keys, &walk).await?;
+    tx.commit().await?;
+
+    // The earlier of the two failures; at the same seq the chain's own is
+    // the more specific.
+    let (verified_through, fault) = match (walk.fault, checks.fault) {
+        (Some(chain), Some(checkpoint)) if checkpoint.seq < chain.seq => {
+            (checks.verified_through, Some(checkpoint))
+        }
+        (Some(chain), _) => (walk.verified_through.min(chain.seq - 1), Some(chain)),
+        (None, Some(checkpoint)) => (checks.verified_through, Some(checkpoint)),
+        (None, None) => (walk.verified_through, None),
+    };
+    let report = VerifyReport {
+        org_id,
+        verified_through: verified_through.max(0),
+        checkpoints: checks.count,
+        fault,
+        checked_at,
+    };
+    record(pool, &report).await?;
+    Ok(report)
+}
+
+async fn registered_keys(conn: &mut PgConnection) -> Result<Keys, sqlx::Error> {
+    let rows: Vec<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT key_id, public_key FROM signing_keys").fetch_all(conn).await?;
+    let mut keys = HashMap::new();
+    let mut mismatched = Vec::new();
+    for (id, public_key) in rows {
+        let key =
+            <[u8; 32]>::try_from(public_key.as_slice()).ok().and_then(|b| VerifyingKey::from_bytes(&b).ok());
+        match key {
+            Some(key) if key_id(&key) == id => {
+                keys.insert(id, key);
+            }
+            _ => mismatched.push(id),
+        }
+    }
+    Ok(Keys::Registered { keys, mismatched })
+}
+
+/// What the walk down the events found.
+struct Walk {
+    /// The last seq of the unbroken chain from 1.
+    verified_through: i64,
+    fault: Option<ChainFault>,
+}
+
+async fn walk_chain(conn: &mut PgConnection, org_id: Uuid, head: Option<Head>) -> Result<Walk, sqlx::Error> {
+    // ORDER BY seq walks audit_events_chain; NULL seqs (rows that were
+    // never chained) come last.
+    let sql = format!("SELECT {} FROM audit_events WHERE org_id = $1 ORDER BY seq", StoredEvent::COLUMNS);
+    let mut rows = sqlx::query_as::<_, StoredEvent>(&sql).bind(org_id).fetch(&mut *conn);
+    let mut expected = 1;
+    let mut prev = GENESIS;
+    let mut buf = Vec::with_capacity(1024);
+    let fault = loop {
+        let Some(row) = rows.try_next().await? else { break None };
+        match step(&row, expected, &prev, head, &mut buf) {
+            Step::Linked(hash) => {
+                prev = hash;
+                expected += 1;
+            }
+            Step::Broken(fault) => break Some(fault),
+            Step::WrittenLater { seq, written_as } => {
+                // Swapped, or the events in between removed and the rest
+                // renumbered? The next event tells: after a swap it is back
+                // in place (or is the swap's other half); after a
+                // renumbering it is shifted too.
+                let next = rows.try_next().await?;
+                let back_in_place = next.as_ref().is_some_and(|n| {
+                    n.seq.is_some_and(|s| n.was_written_as(s, &mut buf) || n.was_written_as(seq, &mut buf))
+                });
+                break Some(if back_in_place && written_as == seq + 1 {
+                    ChainFault::new(
+                        seq,
+                        FaultKind::Reordered,
+                        format!("the events at seq {seq} and {written_as} were swapped"),
+                    )
+                } else if back_in_place {
+                    ChainFault::new(
+                        seq,
+                        FaultKind::Reordered,
+                        format!(
+                            "the event at seq {seq} was written as seq {written_as}: events were reordered"
+                        ),
+                    )
+                } else {
+                    ChainFault::new(
+                        seq,
+                        FaultKind::Deleted,
+                        format!(
+                            "the event at seq {seq} was written as seq {written_as}: {} removed and the later \
+                             events renumbered",
+                            seq_range(seq, written_as - 1, "was", "were")
+                        ),
+                    )
+                });
+            }
+        }
+    };
+    drop(rows);
+    let verified_through = expected - 1;
+    let fault = fault.or_else(|| match head {
+        Some(head) if head.seq > verified_through => Some(ChainFault::new(
+            verified_through + 1,
+            FaultKind::Deleted,
+            format!(
+                "{} missing: the chain ends at seq {verified_through} but its head is at seq {}",
+                seq_range(verified_through + 1, head.seq, "is", "are"),
+                head.seq
+            ),
+        )),
+        Some(head) if head.hash != prev => Some(ChainFault::new(
+            verified_through.max(1),
+            FaultKind::Modified,
+            format!(
+                "the chain head does not match the event at seq {verified_through}: one of them was replaced"
+            ),
+        )),
+        _ => None,
+    });
+    Ok(Walk { verified_through, fault })
+}
+
+enum Step {
+    /// The event is in place; its hash is the next link.
+    Linked([u8; 32]),
+    Broken(ChainFault),
+    /// The event at `seq` is intact but was written as a later seq.
+    WrittenLater {
+        seq: i64,
+        written_as: i64,
+    },
+}
+
+/// Checks the event read where `expected` should be, after `prev`.
+fn step(row: &StoredEvent, expected: i64, prev: &[u8; 32], head: Option<Head>, buf: &mut Vec<u8>) -> Step {
+    let broken = |seq, kind, reason: String| Step::Broken(ChainFault::new(seq, kind, reason));
+    let Some(seq) = row.seq else {
+        return broken(
+            expected,
+            FaultKind::Inserted,
+            format!("event {} has no seq: it was not written through the chain", row.id),
+        );
+    };
+    if seq < expected {
+        return broken(seq, FaultKind::Inserted, format!("a second event ({}) claims seq {seq}", row.id));
+    }
+    if seq > expected {
+        return broken(
+            expected,
+            FaultKind::Deleted,
+            format!("{} missing", seq_range(expected, seq - 1, "is", "are")),
+        );
+    }
+    match head {
+        None => {
+            return broken(
+                seq,
+                FaultKind::Inserted,
+                "the org has events but no chain head: they were not written through the chain".into(),
+            );
+        }
+        Some(head) if seq > head.seq => {
+            return broken(
+                seq,
+                FaultKind::Inserted,
+                format!(
+                    "seq {seq} is past the chain head (seq {}): it was added without going through the chain",
+                    head.seq
+                ),
+            );
+        }
+        Some(_) => {}
+    }
+    let Some((stored_prev, stored_hash)) = row.stored_links() else {
+        return broken(seq, FaultKind::Modified, format!("the event at seq {seq} has no valid hash"));
+    };
+    let intact = match row.canonical(seq).hash(&stored_prev, buf) {
+        Ok(hash) => hash == stored_hash,
+        Err(err) => {
+            return broken(
+                seq,
+                FaultKind::Modified,
+                format!("the event at seq {seq} cannot be hashed: {err}"),
+            );
+        }
+    };
+    let linked = stored_prev == *prev;
+    let link_target = if seq == 1 { "the chain's start".to_string() } else { format!("seq {}", seq - 1) };
+    match (intact, linked) {
+        (true, true) => Step::Linked(stored_hash),
+        (true, false) => broken(
+            seq,
+            FaultKind::Inserted,
+            format!(
+                "the event at seq {seq} does not link to {link_target} (its prev_hash is not that hash): \
+                 one of them was inserted or replaced"
+            ),
+        ),
+        (false, true) => broken(
+            seq,
+            FaultKind::Modified,
+            format!("the event at seq {seq} does not match its hash: a stored field was changed"),
+        ),
+        (false, false) => match find_written_seq(row, seq, buf) {
+            // Pushed back: whatever now sits between where it was written
+            // and where it is was put there later.
+            Some(written_as) if written_as < seq => broken(
+                written_as,
+                FaultKind::Inserted,
+                format!(
+                    "{} inserted: the event now at seq {seq} was written as seq {written_as}",
+                    seq_range(written_as, seq - 1, "was", "were")
+                ),
+            ),
+            Some(written_as) => Step::WrittenLater { seq, written_as },
+            None => broken(
+                seq,
+                FaultKind::Modified,
+                format!(
+                    "the event at seq {seq} matches neither its hash nor its place in the chain: \
+                     it was changed or replaced"
+                ),
+            ),
+        },
+    }
+}
+
+/// The seq near `seq` that `row` was written as, if it is intact and was
+/// merely moved. Nearest first.
+fn find_written_seq(row: &StoredEvent, seq: i64, buf: &mut Vec<u8>) -> Option<i64> {
+    (1..=MOVED_SEARCH_WINDOW)
+        .flat_map(|d| [seq + d, seq - d])
+        .filter(|&s| s >= 1)
+        .find(|&s| row.was_written_as(s, buf))
+}
+
+fn seq_range(from: i64, to: i64, one: &str, many: &str) -> String {
+    if from == to { format!("seq {from} {one}") } else { format!("seq {from} to {to} {many}") }
+}
+
+/// What checking the checkpoints found.
+struct Checks {
+    /// Checkpoints that checked out.
+    count: i64,
+    /// The last seq known good when `fault` is set: the latest checkpoint
+    /// that agreed with the chain before it.
+    verified_through: i64,
+    fault: Option<ChainFault>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    seq: i64,
+    hash: Vec<u8>,
+    signed_at: DateTime<Utc>,
+    key_id: String,
+    signature: Vec<u8>,
+    chain_hash: Option<Vec<u8>>,
+}
+
+async fn check_checkpoints(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    keys: &Keys,
+    walk: &Walk,
+) -> Result<Checks, sqlx::Error> {
+    // Checkpoints past a broken link cannot change the first bad seq.
+    let limit = walk.fault.as_ref().map_or(i64::MAX, |f| f.seq);
+    // Streamed too: one checkpoint per thousand events is still many on a
+    // large chain. The stored hash at a checkpoint's seq is the recomputed
+    // one wherever the walk got to.
+    let mut rows = sqlx::query_as::<_, CheckpointRow>(
+        "SELECT c.seq, c.hash, c.signed_at, c.key_id, c.signature, e.hash AS chain_hash \
+           FROM chain_checkpoints c \
+           LEFT JOIN audit_events e ON e.org_id = c.org_id AND e.seq = c.seq \
+          WHERE c.org_id = $1 AND c.seq < $2 \
+          ORDER BY c.seq",
+    )
+    .bind(org_id)
+    .bind(limit)
+    .fetch(conn);
+    let mut count = 0;
+    let mut last_good = 0;
+    while let Some(row) = rows.try_next().await? {
+        let fault = |kind, reason: String| Checks {
+            count,
+            verified_through: last_good.max(0),
+            fault: Some(ChainFault::new(row.seq, kind, reason)),
+        };
+        let (Ok(hash), Ok(signature)) =
+            (<[u8; 32]>::try_from(row.hash.as_slice()), <[u8; 64]>::try_from(row.signature.as_slice()))
+        else {
+            return Ok(fault(
+                FaultKind::Checkpoint,
+                format!("the checkpoint at seq {} is malformed", row.seq),
+            ));
+        };
+        let checkpoint = Checkpoint {
+            org_id,
+            seq: row.seq,
+            hash,
+            signed_at: row.signed_at,
+            key_id: row.key_id,
+            signature,
+        };
+        let key = match keys.lookup(&checkpoint.key_id) {
+            Ok(key) => key,
+            Err(why) => {
+                return Ok(fault(
+                    FaultKind::Checkpoint,
+                    format!("the checkpoint at seq {} cannot be checked: {why}", row.seq),
+                ));
+            }
+        };
+        if !checkpoint.is_signed_by(key) {
+            return Ok(fault(
+                FaultKind::Checkpoint,
+                format!(
+                    "the signature of the checkpoint at seq {} is not valid: it was forged or changed",
+                    row.seq
+                ),
+            ));
+        }
+        if row.seq > walk.verified_through {
+            let end = walk.verified_through;
+            return Ok(Checks {
+                count,
+                verified_through: last_good,
+                fault: Some(ChainFault::new(
+                    end + 1,
+                    FaultKind::Deleted,
+                    format!(
+                        "a checkpoint was signed at seq {} but the chain ends at seq {end}: events were removed",
+                        row.seq
+                    ),
+                )),
+            });
+        }
+        if row.chain_hash.as_deref() != Some(hash.as_slice()) {
+            return Ok(fault(
+                FaultKind::Checkpoint,
+                format!(
+                    "the signed checkpoint at seq {} does not match the chain: events between seq {} and {} \
+                     were changed and the chain recomputed after it was signed",
+                    row.seq,
+                    last_good + 1,
+                    row.seq
+                ),
+            ));
+        }
+        count += 1;
+        last_good = row.seq;
+    }
+    Ok(Checks { count, verified_through: last_good, fault: None })
+}
+
+async fn record(pool: &PgPool, report: &VerifyReport) -> Result<(), sqlx::Error> {
+    let mut tx = crate::store::tenant::begin_for_org(pool, report.org_id).await?;
+    // A slower run that started earlier never overwrites a later one.
+    sqlx::query(
+        "INSERT INTO chain_verifications AS v \
+             (org_id, ok, verified_through, checkpoints, first_bad_seq, fault, reason, checked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (org_id) DO UPDATE \
+            SET ok = EXCLUDED.ok, verified_through = EXCLUDED.verified_through, \
+                checkpoints = EXCLUDED.checkpoints, first_bad_seq = EXCLUDED.first_bad_seq, \
+                fault = EXCLUDED.fault, reason = EXCLUDED.reason, checked_at = EXCLUDED.checked_at \
+          WHERE v.checked_at <= EXCLUDED.checked_at",
+    )
+    .bind(report.org_id)
+    .bind(report.is_ok())
+    .bind(report.verified_through)
+    .bind(report.checkpoints)
+    .bind(report.fault.as_ref().map(|f| f.seq))
+    .bind(report.fault.as_ref().map(|f| f.kind.as_str()))
+    .bind(report.fault.as_ref().map(|f| f.reason.as_str()))
+    .bind(report.checked_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_read_as_the_header_shows_them() {
+        let mut report = VerifyReport {
+            org_id: Uuid::nil(),
+            verified_through: 1200,
+            checkpoints: 1,
+            fault: None,
+            checked_at: Utc::now(),
+        };
+        assert_eq!(report.to_string(), "verified through seq 1200 (1 checkpoint)");
+        report.checkpoints = 3;
+        assert_eq!(report.to_string(), "verified through seq 1200 (3 checkpoints)");
+        report.fault =
+            Some(ChainFault::new(7, FaultKind::Modified, "the event at seq 7 does not match its hash"));
+        assert_eq!(report.to_string(), "chain broken at seq 7: the event at seq 7 does not match its hash");
+        assert!(!report.is_ok());
+        for kind in FaultKind::ALL {
+            assert_eq!(FaultKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The OpenAPI 3.1 document of the ingestion API, served at
+//! `GET /api/v1/openapi.json`.
+//!
+//! The request schemas below describe the wire format for readers and code
+//! generators only: requests are checked by hand in `validate` (to report
+//! every problem with its path), not deserialised into these types. A unit
+//! test runs the documented example through the validator, so the two
+//! cannot silently drift apart.
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::error::{ErrorBody, ErrorDetail, FieldError};
+use super::events::Accepted;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Audit Timeline ingestion API",
+        version = "1",
+        description = "Send audit events to the append-only log. Authenticate with an org API key \
+                       (`audit-timeline api-key create`) as `Authorization: Bearer atl_…`. Errors are \
+                       JSON: `{\"error\": {\"code\", \"message\", \"field\", \"errors\"}}`, where \
+                       `message` starts with the path of the field at fault."
+    ),
+    paths(super::events::ingest, super::verify::verify),
+    components(schemas(
+        IngestRequest, EventBatch, Event, Actor, ActorKind, Entity, Changes, Context, Accepted, ErrorBody,
+        ErrorDetail, FieldError, super::verify::Verification
+    )),
+    modifiers(&BearerApiKey),
+    tags(
+        (name = "events", description = "Writing audit events"),
+        (name = "integrity", description = "Checking that nothing stored was changed")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerApiKey;
+
+impl Modify for BearerApiKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("atl_ followed by 40 base62 characters")
+                    .description(Some(
+                        "An org API key, shown once when created. Missing, unknown and revoked keys get 401.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document, rendered once.
+static DOCUMENT: LazyLock<String> =
+    LazyLock::new(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_string()));
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
+}
+
+/// One event, or a batch of them.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IngestRequest {
+    Batch(EventBatch),
+    One(Box<Event>),
+}
+
+/// 1 to 1000 events, stored together or not at all.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatch {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub events: Vec<Event>,
+}
+
+/// An audit event as a program sends it. The server sets the id (UUIDv7)
+/// and the org (from the API key). Unknown fields are refused.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "occurred_at": "2026-01-15T09:00:00Z",
+    "actor": {"kind": "user", "id": "usr_42", "name": "Alice Example", "email": "alice@example.com"},
+    "action": "invoice.update",
+    "entity": {"type": "invoice", "id": "inv_1042", "name": "INV-1042"},
+    "changes": {"diff": {"status": {"old": "draft", "new": "sent"}}},
+    "context": {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "country": "GB"},
+    "metadata": {"plan": "pro"},
+    "external_id": "evt_01HZX3"
+}))]
+pub struct Event {
+    /// When it happened, RFC 3339. Not more than 24 hours ahead of the
+    /// server's clock, not before 2000-01-01.
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub actor: Actor,
+    /// Dotted lower snake_case `resource.verb`.
+    #[schema(
+        pattern = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$",
+        max_length = 100,
+        example = "invoice.update"
+    )]
+    pub action: String,
+    pub entity: Entity,
+    pub changes: Option<Changes>,
+    pub context: Option<Context>,
+    /// Free-form; secrets (keys such as `password`, `token`, `api_key`) and
+    /// binary values are replaced before storing.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    /// Your own id for the event, unique per org: a second event with it is
+    /// refused (409), so a retried send cannot store it twice.
+    #[schema(max_length = 200)]
+    pub external_id: Option<String>,
+}
+
+/// Who did it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    pub kind: ActorKind,
+    #[schema(max_length = 200, example = "usr_42")]
+    pub id: String,
+    #[schema(max_length = 200, example = "Alice Example")]
+    pub name: String,
+    #[schema(max_length = 320)]
+    pub email: Option<String>,
+    /// An http(s) URL, or a path on this server.
+    #[schema(max_length = 2048)]
+    pub avatar: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    System,
+    ApiKey,
+    Integration,
+}
+
+/// The record acted on.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Entity {
+    /// Lower snake_case category, e.g. `invoice`, `api_key`.
+    #[serde(rename = "type")]
+    #[schema(pattern = r"^[a-z][a-z0-9_]*$", max_length = 100, example = "invoice")]
+    pub entity_type: String,
+    #[schema(max_length = 200, example = "inv_1042")]
+    pub id: String,
+    /// What the timeline shows, e.g. `INV-1042`.
+    #[schema(max_length = 500)]
+    pub name: Option<String>,
+}
+
+/// What changed: exactly one of `diff`, `snapshot` or `initial`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Changes {
+    /// For updates: field → `{"old": …, "new": …}` (either side may be left
+    /// out for an added or removed field), or `{"fields": {…}}` for a nested
+    /// object.
+    #[schema(value_type = Option<Object>)]
+    pub diff: Option<Value>,
+    /// For deletes: the record's final field values.
+    #[schema(value_type = Option<Object>)]
+    pub snapshot: Option<Value>,
+    /// For creates: the initial field values.
+    #[schema(value_type = Option<Object>)]
+    pub initial: Option<Value>,
+}
+
+/// Where the request came from.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// IPv4 or IPv6 address.
+    #[schema(example = "203.0.113.7")]
+    pub ip: Option<String>,
+    #[schema(max_length = 1000)]
+    pub user_agent: Option<String>,
+    #[schema(max_length = 200)]
+    pub session_id: Option<String>,
+    #[schema(max_length = 200)]
+    pub request_id: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(min_length = 2, max_length = 2, example = "GB")]
+    pub country: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_event_is_valid() {
+        let doc: Value = serde_json::from_str(&DOCUMENT).unwrap();
+        let example = doc["components"]["schemas"]["Event"]["example"].clone();
+        assert!(example.is_object(), "Event has an example");
+        let ingest = super::super::validate::ingest_request(
+            example,
+            uuid::Uuid::nil(),
+            &super::super::Limits::default(),
+            chrono::Utc::now(),
+        );
+        assert!(ingest.is_ok(), "{:?}", ingest.err());
+        assert!(doc["paths"]["/api/v1/events"]["post"].is_object());
+        assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+    }
+}

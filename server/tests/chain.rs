@@ -1,0 +1,719 @@
+//! Tamper evidence on a real PostgreSQL: every insert path chains, the chain
+//! survives concurrent writers, and what a superuser does behind the
+//! append-only trigger (change a byte, delete, insert, reorder, recompute)
+//! is found and named by seq.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use app::model::{Changes, NewAuditEvent};
+use chrono::{TimeZone, Utc};
+use common::*;
+use server::chain::{
+    self, ChainSigner, Checkpoint, FaultKind, GENESIS, StoredEvent, VerifyReport, checkpoint_due,
+    latest_verification, verify_org, verify_org_trusting,
+};
+use server::store::{copy_events, insert_events};
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use uuid::Uuid;
+
+const ORG: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+const OTHER_ORG: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn task(org: Uuid, i: i64) -> NewAuditEvent {
+    event(org, t0() + minutes(i), "task.update", &format!("task_{i}"))
+}
+
+/// `n` events for `org`, inserted in batches of four.
+async fn chain_of(app: &PgPool, org: Uuid, n: i64) {
+    let events: Vec<_> = (1..=n).map(|i| task(org, i)).collect();
+    for batch in events.chunks(4) {
+        insert(app, batch).await;
+    }
+}
+
+/// (seq, id) of an org's events in seq order.
+async fn seqs(pool: &PgPool, org: Uuid) -> Vec<(i64, Uuid)> {
+    // Scoped to the org like every read of the app role (row-level security).
+    let mut tx = server::store::tenant::begin_for_org(pool, org).await.unwrap();
+    let rows = sqlx::query_as("SELECT seq, id FROM audit_events WHERE org_id = $1 ORDER BY seq")
+        .bind(org)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    rows
+}
+
+/// Runs `statements` as the superuser with the append-only trigger off, as
+/// someone with the database's keys would.
+async fn tamper(owner: &PgPool, statements: &[String]) {
+    let mut tx = owner.begin().await.unwrap();
+    sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for sql in statements {
+        sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap_or_else(|err| panic!("{sql}: {err}"));
+    }
+    sqlx::query("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn at_seq(seq: i64, set: &str) -> String {
+    format!("UPDATE audit_events SET {set} WHERE org_id = '{ORG}' AND seq = {seq}")
+}
+
+#[track_caller]
+fn assert_ok(report: &VerifyReport, through: i64) {
+    assert!(report.is_ok() && report.verified_through == through, "expected a clean chain: {report}");
+}
+
+#[track_caller]
+fn assert_fault(report: &VerifyReport, seq: i64, kind: FaultKind) {
+    let fault = report.fault.as_ref().unwrap_or_else(|| panic!("expected a fault at seq {seq}: {report}"));
+    assert_eq!((fault.seq, fault.kind), (seq, kind), "{report}");
+    assert!(report.to_string().starts_with(&format!("chain broken at seq {seq}: ")), "{report}");
+    assert!(report.verified_through < seq, "{report}");
+}
+
+/// The stored events of `org` from `from` on, hashes recomputed from `from`
+/// with the public canonical form: what a forger who knows the format does.
+async fn recompute_from(owner: &PgPool, org: Uuid, from: i64) -> Vec<String> {
+    let prev: Vec<u8> = if from == 1 {
+        GENESIS.to_vec()
+    } else {
+        sqlx::query_scalar("SELECT hash FROM audit_events WHERE org_id = $1 AND seq = $2")
+            .bind(org)
+            .bind(from - 1)
+            .fetch_one(owner)
+            .await
+            .unwrap()
+    };
+    let mut prev: [u8; 32] = prev.try_into().unwrap();
+    let rows: Vec<StoredEvent> = sqlx::query_as(&format!(
+        "SELECT {} FROM audit_events WHERE org_id = $1 AND seq >= $2 ORDER BY seq",
+        StoredEvent::COLUMNS
+    ))
+    .bind(org)
+    .bind(from)
+    .fetch_all(owner)
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut statements = Vec::new();
+    for row in rows {
+        let seq = row.seq.unwrap();
+        let hash = row.canonical(seq).hash(&prev, &mut buf).unwrap();
+        statements.push(format!(
+            "UPDATE audit_events SET prev_hash = '\\x{}', hash = '\\x{}' WHERE org_id = '{org}' AND seq = {seq}",
+            hex(&prev),
+            hex(&hash)
+        ));
+        statements.push(format!(
+            "UPDATE chain_heads SET seq = {seq}, hash = '\\x{}' WHERE org_id = '{org}'",
+            hex(&hash)
+        ));
+        prev = hash;
+    }
+    statements
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn seqs_run_from_one_per_org_across_batches_and_orgs(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let mut given = Vec::new();
+    for batch in 0..3 {
+        // Orgs interleaved within a batch; each org's events keep the
+        // batch's order.
+        let events: Vec<_> =
+            (0..6).map(|i| task(if i % 2 == 0 { ORG } else { OTHER_ORG }, batch * 10 + i)).collect();
+        assert_eq!(insert_events(&app, &events).await.unwrap(), 6);
+        given.extend(events);
+    }
+    for org in [ORG, OTHER_ORG] {
+        let stored = seqs(&app, org).await;
+        let expected: Vec<(i64, Uuid)> =
+            given.iter().filter(|e| e.org_id == org).enumerate().map(|(i, e)| (i as i64 + 1, e.id)).collect();
+        assert_eq!(stored, expected, "seq 1..n in the order given");
+        let report = verify_org(&app, org).await.unwrap();
+        assert_ok(&report, 9);
+        assert_eq!(report.to_string(), "verified through seq 9 (0 checkpoints)");
+    }
+    let (first_prev, head): (Vec<u8>, i64) = sqlx::query_as(
+        "SELECT e.prev_hash, h.seq FROM audit_events e JOIN chain_heads h USING (org_id) \
+          WHERE e.org_id = $1 AND e.seq = 1",
+    )
+    .bind(ORG)
+    .fetch_one(&owner)
+    .await
+    .unwrap();
+    assert_eq!((first_prev, head), (GENESIS.to_vec(), 9), "genesis is 32 zero bytes; the head is the end");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn concurrent_writers_keep_one_contiguous_chain(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect).await;
+    let mut writers = Vec::new();
+    for w in 0..4i64 {
+        let app = app.clone();
+        writers.push(tokio::spawn(async move {
+            for b in 0..8i64 {
+                // Half the writers also write the other org in the same
+                // batch, locking both heads (in org id order).
+                let events: Vec<_> = (0..25i64)
+                    .map(|i| {
+                        let org = if w % 2 == 1 && i % 5 == 0 { OTHER_ORG } else { ORG };
+                        task(org, w * 1000 + b * 100 + i)
+                    })
+                    .collect();
+                insert_events(&app, &events).await.unwrap();
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let org_seqs: Vec<i64> = seqs(&app, ORG).await.into_iter().map(|(s, _)| s).collect();
+    let other_seqs: Vec<i64> = seqs(&app, OTHER_ORG).await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(org_seqs.len() + other_seqs.len(), 4 * 8 * 25);
+    assert_eq!(org_seqs, (1..=org_seqs.len() as i64).collect::<Vec<_>>());
+    assert_eq!(other_seqs, (1..=other_seqs.len() as i64).collect::<Vec<_>>());
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), org_seqs.len() as i64);
+    assert_ok(&verify_org(&app, OTHER_ORG).await.unwrap(), other_seqs.len() as i64);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn copy_chains_and_continues_the_chain_of_inserts(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    // COPY is refused under row-level security: bulk loads run as the owner.
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    chain_of(&app, ORG, 3).await;
+    let events: Vec<_> = (10..510).map(|i| task(ORG, i)).collect();
+    let written = copy_events(&owner, ORG, events.clone().into_iter(), |_| {}).await.unwrap();
+    assert_eq!(written, 500);
+    chain_of(&app, ORG, 2).await;
+    let stored = seqs(&app, ORG).await;
+    assert_eq!(stored.len(), 505);
+    assert!(stored.iter().enumerate().all(|(i, (s, _))| *s == i as i64 + 1));
+    assert_eq!(stored[3].1, events[0].id, "COPY continues after the inserted events, in order");
+    assert_eq!(stored[502].1, events[499].id);
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 505);
+
+    // A stream must be of the org it is copied into; nothing of that chunk
+    // is kept and the chain is untouched.
+    let mixed = vec![task(ORG, 600), task(OTHER_ORG, 601)];
+    let err = copy_events(&owner, ORG, mixed.into_iter(), |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains(&OTHER_ORG.to_string()), "{err}");
+    assert_eq!(seqs(&app, ORG).await.len(), 505);
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 505);
+    chain_of(&app, ORG, 1).await;
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 506);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn awkward_values_hash_the_same_written_and_read_back(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    // COPY is refused under row-level security: bulk loads run as the owner.
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let diff: Changes = serde_json::from_value(serde_json::json!({"diff": {
+        "big": {"old": 1e16, "new": 1.2345678901234568e22},
+        "small": {"old": 1.5e-7, "new": 0.1},
+        "whole": {"old": 100.0, "new": -0.0},
+        "ints": {"old": u64::MAX, "new": i64::MIN},
+        "nulls": {"old": null},
+        "added": {"new": "x"},
+        "text": {"old": "tab\there \"q\" back\\slash", "new": "line\nbreak \u{1} é 😀 שלום"},
+        "nested": {"fields": {"deep": {"fields": {"list": {"new": [1, [2, {"b": 1, "a": [null, true]}]]}}}}}
+    }}))
+    .unwrap();
+    let mut a = with_changes(task(ORG, 1), diff.clone());
+    a.context.ip = Some("2001:DB8:0:0:0:0:0:1".into());
+    a.actor.name = "Zoë Ünal 李".into();
+    a.entity.name = Some(String::new());
+    a.occurred_at = t0() + chrono::Duration::nanoseconds(123_456_789);
+    a.metadata = serde_json::json!({"z": 1, "a": {"k": [1.0, 2.5e300, "v"]}, "": "empty key"});
+    let mut b = task(ORG, 2);
+    b.context.ip = Some("::ffff:192.0.2.1".into());
+    b.occurred_at =
+        Utc.with_ymd_and_hms(1969, 12, 31, 23, 59, 59).unwrap() + chrono::Duration::nanoseconds(999);
+    b.metadata = serde_json::json!(["not", "an", "object"]);
+    b.external_id = Some("ext-1".into());
+    let mut c = task(ORG, 3);
+    c.context = Default::default();
+    c.metadata = serde_json::Value::Null;
+    // A leap second, as chrono can hold it and PostgreSQL cannot.
+    let leap =
+        chrono::NaiveDate::from_ymd_opt(2016, 12, 31).unwrap().and_hms_micro_opt(23, 59, 59, 1_500_000);
+    c.occurred_at = leap.unwrap().and_utc();
+    c.changes = Some(Changes::Snapshot(serde_json::from_value(serde_json::json!({"k": null})).unwrap()));
+    let mut d = a.clone();
+    d.id = Uuid::now_v7();
+    d.context.ip = Some("::1.2.3.4".into());
+    insert(&app, &[a, b, c]).await;
+    copy_events(&owner, ORG, std::iter::once(d), |_| {}).await.unwrap();
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 4);
+
+    let rows: Vec<StoredEvent> = sqlx::query_as(&format!(
+        "SELECT {} FROM audit_events WHERE org_id = $1 ORDER BY seq",
+        StoredEvent::COLUMNS
+    ))
+    .bind(ORG)
+    .fetch_all(&owner)
+    .await
+    .unwrap();
+    let json = rows[0].canonical(1).to_json().unwrap();
+    assert!(json.contains(r#""ip":"2001:db8::1""#), "{json}");
+    assert!(json.contains(r#""big":{"new":12345678901234568000000,"old":10000000000000000}"#), "{json}");
+    assert!(json.contains(r#""small":{"new":0.1,"old":0.00000015}"#), "{json}");
+    assert!(json.contains(r#""nulls":{"old":null}"#) && json.contains(r#""added":{"new":"x"}"#), "{json}");
+    assert!(json.contains(r#""occurred_at":"2026-01-15T09:00:00.123456Z""#), "truncated to µs: {json}");
+    assert!(json.contains(r#""entity_name":"""#), "{json}");
+    assert!(json.contains("\\u0001 é 😀 שלום"), "{json}");
+    let json = rows[1].canonical(2).to_json().unwrap();
+    assert!(json.contains(r#""occurred_at":"1969-12-31T23:59:59.000000Z""#), "{json}");
+    assert!(json.contains(r#""ip":"::ffff:192.0.2.1""#), "{json}");
+    let json = rows[2].canonical(3).to_json().unwrap();
+    assert!(!json.contains(r#""ip""#) && json.contains(r#""metadata":{}"#), "{json}");
+    assert!(json.contains(r#""occurred_at":"2017-01-01T00:00:00.500000Z""#), "{json}");
+    assert_eq!(rows[3].ip.as_deref(), Some("::1.2.3.4"), "PostgreSQL's spelling...");
+    assert!(
+        rows[3].canonical(4).to_json().unwrap().contains(r#""ip":"::102:304""#),
+        "...and the canonical one"
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_ip_that_is_no_address_is_refused(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    // COPY is refused under row-level security: bulk loads run as the owner.
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let mut e = task(ORG, 1);
+    e.context.ip = Some("10.0.0.1/24".into());
+    let err = insert_events(&app, &[task(ORG, 0), e.clone()]).await.unwrap_err();
+    assert!(err.to_string().contains("not an IP address"), "{err}");
+    assert!(copy_events(&owner, ORG, std::iter::once(e), |_| {}).await.is_err());
+    assert!(seqs(&app, ORG).await.is_empty());
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_latest_verification_is_recorded_for_the_header(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    assert_eq!(latest_verification(&app, ORG).await.unwrap(), None);
+    chain_of(&app, ORG, 5).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_eq!(latest_verification(&app, ORG).await.unwrap(), Some(report));
+
+    tamper(&owner, &[at_seq(2, "actor_name = 'Blice Example'")]).await;
+    let broken = verify_org(&app, ORG).await.unwrap();
+    let latest = latest_verification(&app, ORG).await.unwrap().unwrap();
+    assert_eq!(latest, broken);
+    assert_fault(&latest, 2, FaultKind::Modified);
+    assert_eq!(latest.verified_through, 1);
+    assert_eq!(latest_verification(&app, OTHER_ORG).await.unwrap(), None);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_changed_byte_is_found_at_its_seq(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let diff =
+        serde_json::from_value(serde_json::json!({"diff": {"status": {"old": "open", "new": "done"}}}));
+    let mut events: Vec<_> = (1..=10).map(|i| task(ORG, i)).collect();
+    events[3] = with_changes(events[3].clone(), diff.unwrap());
+    insert(&app, &events[..5]).await;
+    insert(&app, &events[5..]).await;
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 10);
+
+    // Each change is undone before the next, and the chain is clean again.
+    let cases = [
+        ("actor_name = 'Blice Example'", "actor_name = 'Alice Example'"),
+        (
+            r#"changes = '{"diff": {"status": {"old": "open", "new": "dome"}}}'"#,
+            r#"changes = '{"diff": {"status": {"old": "open", "new": "done"}}}'"#,
+        ),
+        ("ip = '203.0.113.8'", "ip = '203.0.113.7'"),
+        ("ip = '203.0.113.7/24'", "ip = '203.0.113.7'"),
+        (
+            "occurred_at = occurred_at + interval '1 microsecond'",
+            "occurred_at = occurred_at - interval '1 microsecond'",
+        ),
+        (
+            "received_at = received_at + interval '1 second'",
+            "received_at = received_at - interval '1 second'",
+        ),
+        ("metadata = '{\"a\": 1}'", "metadata = '{}'"),
+        ("external_id = 'x'", "external_id = NULL"),
+        (
+            "hash = set_byte(hash, 0, get_byte(hash, 0) # 1)",
+            "hash = set_byte(hash, 0, get_byte(hash, 0) # 1)",
+        ),
+        (
+            "prev_hash = set_byte(prev_hash, 31, get_byte(prev_hash, 31) # 128)",
+            "prev_hash = set_byte(prev_hash, 31, get_byte(prev_hash, 31) # 128)",
+        ),
+    ];
+    for (change, undo) in cases {
+        tamper(&owner, &[at_seq(4, change)]).await;
+        let report = verify_org(&app, ORG).await.unwrap();
+        assert_fault(&report, 4, FaultKind::Modified);
+        assert_eq!(report.verified_through, 3, "{change}");
+        tamper(&owner, &[at_seq(4, undo)]).await;
+        assert_ok(&verify_org(&app, ORG).await.unwrap(), 10);
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_deleted_event_is_found_at_its_seq(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    chain_of(&app, ORG, 10).await;
+    tamper(&owner, &[format!("DELETE FROM audit_events WHERE org_id = '{ORG}' AND seq = 5")]).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 5, FaultKind::Deleted);
+    assert_eq!(report.fault.unwrap().reason, "seq 5 is missing");
+
+    // The last one: nothing follows it, but the head still names it.
+    tamper(&owner, &[format!("DELETE FROM audit_events WHERE org_id = '{ORG}' AND seq >= 9")]).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 5, FaultKind::Deleted);
+    tamper(&owner, &[format!("DELETE FROM audit_events WHERE org_id = '{ORG}' AND seq >= 5")]).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 5, FaultKind::Deleted);
+    assert!(report.fault.unwrap().reason.contains("seq 5 to 10 are missing"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_deletion_closed_up_by_renumbering_is_found(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    chain_of(&app, ORG, 10).await;
+    let mut statements = vec![format!("DELETE FROM audit_events WHERE org_id = '{ORG}' AND seq = 5")];
+    statements.extend((6..=10).map(|s| at_seq(s, &format!("seq = {}", s - 1))));
+    statements.push(format!(
+        "UPDATE chain_heads SET seq = 9, hash = (SELECT hash FROM audit_events WHERE org_id = '{ORG}' AND seq = 9) \
+          WHERE org_id = '{ORG}'"
+    ));
+    tamper(&owner, &statements).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 5, FaultKind::Deleted);
+    assert!(report.fault.unwrap().reason.contains("written as seq 6"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_inserted_event_is_found_at_its_seq(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    chain_of(&app, ORG, 10).await;
+    // A copy of the event at `from`, by Mallory, placed at `seq` after
+    // `prev` (a column of the copied row).
+    let copy_of = |from: i64, seq: i64, prev: &str| {
+        format!(
+            "INSERT INTO audit_events (org_id, id, occurred_at, received_at, actor_kind, actor_id, actor_name, \
+                 action, entity_type, entity_id, metadata, seq, prev_hash, hash) \
+             SELECT org_id, gen_random_uuid(), occurred_at, received_at, actor_kind, actor_id, 'Mallory', \
+                    action, entity_type, entity_id, metadata, {seq}, {prev}, hash \
+               FROM audit_events WHERE org_id = '{ORG}' AND seq = {from}"
+        )
+    };
+
+    // Appended after the last event, linked to it, with a hash computed by
+    // the public rules; only the head, which the forger left, gives it away.
+    tamper(&owner, &[copy_of(10, 11, "hash")]).await;
+    let rows: Vec<StoredEvent> = sqlx::query_as(&format!(
+        "SELECT {} FROM audit_events WHERE org_id = $1 AND seq = 11",
+        StoredEvent::COLUMNS
+    ))
+    .bind(ORG)
+    .fetch_all(&owner)
+    .await
+    .unwrap();
+    let prev: [u8; 32] = rows[0].prev_hash.clone().unwrap().try_into().unwrap();
+    let forged = rows[0].canonical(11).hash(&prev, &mut Vec::new()).unwrap();
+    tamper(&owner, &[at_seq(11, &format!("hash = '\\x{}'", hex(&forged)))]).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 11, FaultKind::Inserted);
+    assert!(report.fault.unwrap().reason.contains("past the chain head"));
+    tamper(&owner, &[format!("DELETE FROM audit_events WHERE org_id = '{ORG}' AND seq = 11")]).await;
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 10);
+
+    // Into the middle, with the unique index out of the way: a second seq 3.
+    tamper(&owner, &["DROP INDEX audit_events_chain".to_string(), copy_of(3, 3, "prev_hash")]).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 3, FaultKind::Inserted);
+    assert!(report.fault.as_ref().unwrap().reason.contains("claims seq 3"), "{report}");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_event_inserted_and_chained_in_the_middle_is_found(
+    _opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    chain_of(&app, ORG, 10).await;
+    // The careful forger: make room at seq 4, put a copy of seq 3 there
+    // linked and hashed by the public rules, move the head.
+    let mut statements: Vec<String> =
+        (4..=10).rev().map(|s| at_seq(s, &format!("seq = {}", s + 1))).collect();
+    statements.push(format!(
+        "INSERT INTO audit_events (org_id, id, occurred_at, received_at, actor_kind, actor_id, actor_name, \
+             action, entity_type, entity_id, metadata, seq, prev_hash, hash) \
+         SELECT org_id, gen_random_uuid(), occurred_at, received_at, actor_kind, actor_id, 'Mallory', \
+                action, entity_type, entity_id, metadata, 4, hash, hash \
+           FROM audit_events WHERE org_id = '{ORG}' AND seq = 3"
+    ));
+    tamper(&owner, &statements).await;
+    let forged = recompute_from(&owner, ORG, 4).await;
+    // Only seq 4 is rehashed: the shifted events keep their hashes, and the
+    // head its hash, now that of seq 11.
+    tamper(&owner, &[forged[0].clone(), format!("UPDATE chain_heads SET seq = 11 WHERE org_id = '{ORG}'")])
+        .await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 4, FaultKind::Inserted);
+    assert!(report.fault.unwrap().reason.contains("written as seq 4"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_unchained_row_is_found(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    chain_of(&app, ORG, 3).await;
+    tamper(
+        &owner,
+        &[
+            "ALTER TABLE audit_events DROP CONSTRAINT audit_events_chained".to_string(),
+            format!(
+                "INSERT INTO audit_events (org_id, id, occurred_at, actor_kind, actor_id, actor_name, action, \
+                     entity_type, entity_id) \
+                 VALUES ('{ORG}', gen_random_uuid(), now(), 'user', 'u', 'Mallory', 'task.update', 'task', 't')"
+            ),
+        ],
+    )
+    .await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 4, FaultKind::Inserted);
+    assert!(report.fault.unwrap().reason.contains("has no seq"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn reordered_events_are_found(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    chain_of(&app, ORG, 10).await;
+    // Through a spare seq: the unique index checks every row as it changes.
+    let swap = |a: i64, b: i64| {
+        vec![at_seq(a, "seq = 1000"), at_seq(b, &format!("seq = {a}")), at_seq(1000, &format!("seq = {b}"))]
+    };
+
+    tamper(&owner, &swap(5, 6)).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 5, FaultKind::Reordered);
+    assert_eq!(report.fault.unwrap().reason, "the events at seq 5 and 6 were swapped");
+    tamper(&owner, &swap(5, 6)).await;
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 10);
+
+    tamper(&owner, &swap(3, 8)).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 3, FaultKind::Reordered);
+    assert!(report.fault.unwrap().reason.contains("written as seq 8"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn checkpoints_are_signed_when_due_and_checked(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let signer = ChainSigner::from_seed([9; 32]);
+    chain_of(&app, ORG, 25).await;
+    chain_of(&app, OTHER_ORG, 3).await;
+
+    // ORG is 25 past nothing: due by count; OTHER_ORG is not, yet.
+    let written = checkpoint_due(&owner, &signer, 10, HOUR).await.unwrap();
+    assert_eq!(written.iter().map(|c| (c.org_id, c.seq)).collect::<Vec<_>>(), [(ORG, 25)]);
+    assert!(written[0].is_signed_by(&signer.verifying_key()));
+    assert!(checkpoint_due(&owner, &signer, 10, HOUR).await.unwrap().is_empty(), "nothing new");
+    chain_of(&app, ORG, 5).await;
+    assert!(checkpoint_due(&owner, &signer, 10, HOUR).await.unwrap().is_empty(), "5 < 10 and recent");
+    // Unsigned events older than the age limit: both orgs are due.
+    let written = checkpoint_due(&owner, &signer, 10, Duration::ZERO).await.unwrap();
+    let mut signed: Vec<_> = written.iter().map(|c| (c.org_id, c.seq)).collect();
+    signed.sort();
+    assert_eq!(signed, [(ORG, 30), (OTHER_ORG, 3)]);
+    let key: (String, Vec<u8>) =
+        sqlx::query_as("SELECT key_id, public_key FROM signing_keys").fetch_one(&app).await.unwrap();
+    assert_eq!(key, (signer.key_id().to_string(), signer.verifying_key().as_bytes().to_vec()));
+
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_ok(&report, 30);
+    assert_eq!(report.to_string(), "verified through seq 30 (2 checkpoints)");
+    assert_ok(&verify_org_trusting(&app, ORG, &[signer.verifying_key()]).await.unwrap(), 30);
+
+    // A key the caller does not trust, even though it is registered.
+    let stranger = ChainSigner::from_seed([10; 32]).verifying_key();
+    let report = verify_org_trusting(&app, ORG, &[stranger]).await.unwrap();
+    assert_fault(&report, 25, FaultKind::Checkpoint);
+    assert!(report.fault.unwrap().reason.contains("not trusted"));
+
+    // One flipped bit of a signature.
+    let flip = format!(
+        "UPDATE chain_checkpoints SET signature = set_byte(signature, 10, get_byte(signature, 10) # 1) \
+          WHERE org_id = '{ORG}' AND seq = 25"
+    );
+    sqlx::query(&flip).execute(&owner).await.unwrap();
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 25, FaultKind::Checkpoint);
+    assert!(report.fault.as_ref().unwrap().reason.contains("signature"), "{report}");
+    sqlx::query(&flip).execute(&owner).await.unwrap();
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 30);
+
+    // A checkpoint moved to another seq no longer verifies either.
+    sqlx::query(&format!("UPDATE chain_checkpoints SET seq = 24 WHERE org_id = '{ORG}' AND seq = 25"))
+        .execute(&owner)
+        .await
+        .unwrap();
+    assert_fault(&verify_org(&app, ORG).await.unwrap(), 24, FaultKind::Checkpoint);
+
+    // The app role can add checkpoints, never change or remove them.
+    for sql in [
+        "UPDATE chain_checkpoints SET seq = seq",
+        "DELETE FROM chain_checkpoints",
+        "DELETE FROM signing_keys",
+    ] {
+        let err = sqlx::query(sql).execute(&app).await.unwrap_err();
+        assert!(err.to_string().contains("permission denied"), "{sql}: {err}");
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_recomputed_chain_is_caught_by_its_checkpoint(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let signer = ChainSigner::from_seed([9; 32]);
+    chain_of(&app, ORG, 8).await;
+    checkpoint_due(&owner, &signer, 1, HOUR).await.unwrap();
+    chain_of(&app, ORG, 12).await;
+    checkpoint_due(&owner, &signer, 1, HOUR).await.unwrap();
+    chain_of(&app, ORG, 10).await;
+    assert_ok(&verify_org(&app, ORG).await.unwrap(), 30);
+
+    // Change seq 12 and recompute every hash after it: the chain alone is
+    // consistent again, but the checkpoint at 20 was signed before.
+    let mut statements = vec![at_seq(12, "actor_name = 'Blice Example'")];
+    tamper(&owner, &statements).await;
+    statements = recompute_from(&owner, ORG, 12).await;
+    tamper(&owner, &statements).await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 20, FaultKind::Checkpoint);
+    assert!(report.fault.as_ref().unwrap().reason.contains("between seq 9 and 20"), "{report}");
+    assert_eq!((report.verified_through, report.checkpoints), (8, 1), "{report}");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_cut_off_tail_is_caught_by_its_checkpoint(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let signer = ChainSigner::from_seed([9; 32]);
+    chain_of(&app, ORG, 20).await;
+    checkpoint_due(&owner, &signer, 1, HOUR).await.unwrap();
+    // Remove the last ten and move the head back: the chain itself is clean.
+    tamper(
+        &owner,
+        &[
+            format!("DELETE FROM audit_events WHERE org_id = '{ORG}' AND seq > 10"),
+            format!(
+                "UPDATE chain_heads SET seq = 10, \
+                     hash = (SELECT hash FROM audit_events WHERE org_id = '{ORG}' AND seq = 10) \
+                  WHERE org_id = '{ORG}'"
+            ),
+        ],
+    )
+    .await;
+    let report = verify_org(&app, ORG).await.unwrap();
+    assert_fault(&report, 11, FaultKind::Deleted);
+    assert!(report.fault.unwrap().reason.contains("signed at seq 20"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_app_role_may_move_heads_but_not_rewrite_events(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect).await;
+    let privileges: Vec<(String, String)> = sqlx::query_as(
+        "SELECT t, string_agg(p, ',' ORDER BY p) FROM \
+           unnest(ARRAY['audit_events','chain_heads','chain_checkpoints','signing_keys','chain_verifications']) t, \
+           unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE']) p \
+          WHERE has_table_privilege('audit_app', t, p) GROUP BY t ORDER BY t",
+    )
+    .fetch_all(&app)
+    .await
+    .unwrap();
+    let privileges: HashMap<String, String> = privileges.into_iter().collect();
+    assert_eq!(privileges["audit_events"], "INSERT,SELECT");
+    assert_eq!(privileges["chain_checkpoints"], "INSERT,SELECT");
+    assert_eq!(privileges["signing_keys"], "INSERT,SELECT");
+    assert_eq!(privileges["chain_heads"], "INSERT,SELECT,UPDATE");
+    assert_eq!(privileges["chain_verifications"], "INSERT,SELECT,UPDATE");
+}
+
+#[test]
+fn a_checkpoint_names_what_it_signs() {
+    let signer = ChainSigner::from_seed([1; 32]);
+    let at = Utc.with_ymd_and_hms(2026, 1, 15, 9, 0, 0).unwrap();
+    let c = Checkpoint::sign(&signer, ORG, 7, [0; 32], at);
+    assert_eq!(c.message(), chain::checkpoint_message(ORG, 7, &[0; 32], at));
+    assert!(c.message().starts_with("audit-checkpoint:v1:01900000-0000-7000-8000-000000000001:7:0000"));
+}
+
+// Benchmarks: `cargo test --release -p server --test chain -- --ignored --nocapture bench`.
+
+/// 100 batches of 1,000 realistic demo events through `insert_events`.
+#[sqlx::test(migrations = "./migrations")]
+#[ignore]
+async fn bench_insert_100_batches_of_1000(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect).await;
+    let events = demo_events(100_000);
+    let started = Instant::now();
+    for batch in events.chunks(1000) {
+        insert_events(&app, batch).await.unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("chained insert: 100 x 1,000 events in {secs:.2}s ({:.0} events/s)", 100_000.0 / secs);
+    assert_ok(&verify_org(&app, events[0].org_id).await.unwrap(), 100_000);
+}
+
+/// 200,000 demo events through `copy_events`, then a verify of them all.
+#[sqlx::test(migrations = "./migrations")]
+#[ignore]
+async fn bench_copy_200k(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect.clone()).await;
+    // COPY is refused under row-level security: bulk loads run as the owner.
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let org = server::demo::demo_org(42, 0);
+    let opts = server::demo::DemoOptions { events: 200_000, ..Default::default() };
+    let started = Instant::now();
+    let written = copy_events(&owner, org.id, server::demo::events(&org, &opts), |_| {}).await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!("chained COPY: {written} events in {secs:.2}s ({:.0} events/s)", written as f64 / secs);
+    let started = Instant::now();
+    let report = verify_org(&app, org.id).await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!("verify: {report} in {secs:.2}s ({:.0} events/s)", written as f64 / secs);
+    assert_ok(&report, 200_000);
+}
+
+fn demo_events(n: usize) -> Vec<NewAuditEvent> {
+    let org = server::demo::demo_org(42, 0);
+    server::demo::events(&org, &server::demo::DemoOptions { events: n, ..Default::default() }).collect()
+}
