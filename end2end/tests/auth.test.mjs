@@ -118,3 +118,33 @@ test('server functions refuse cross-site requests and requests without a session
   });
   assert.equal(anonymous.status, 401);
 });
+
+test('every server function checks the role on the server', async () => {
+  const accounts = await demoAccounts();
+  const sessions = {};
+  for (const role of ['owner', 'admin', 'developer', 'member']) {
+    // The first account of each role (the rate-limit test locks out the
+    // last developer, not this one).
+    const a = accounts.filter((x) => x.role === role && x.org === 'Acme Corp').at(0);
+    sessions[role] = await sessionFor(a.email);
+  }
+  const call = async (endpoint, cookie) => (await fetch(`${BASE}/api/ui/${endpoint}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie: `atl_session=${cookie}` } : {}) },
+    body: 'org=acme&filter[q]=',
+  })).status;
+  const expected = {
+    //                  owner admin developer member anonymous
+    'timeline':        [200, 200, 200, 403, 401],
+    'entity-types':    [200, 200, 200, 403, 401],
+    'chain-status':    [200, 200, 200, 403, 401],
+    'verify-chain':    [200, 200, 403, 403, 401],
+    'viewer':          [200, 200, 200, 200, 401],
+  };
+  for (const [endpoint, statuses] of Object.entries(expected)) {
+    const got = [];
+    for (const role of ['owner', 'admin', 'developer', 'member']) got.push(await call(endpoint, sessions[role]));
+    got.push(await call(endpoint, null));
+    assert.deepEqual(got, statuses, endpoint);
+  }
+});
