@@ -9,7 +9,6 @@
 //! files belong to, and its processes run as, the unprivileged `postgres`
 //! user (via `runuser`), which is how Debian runs its own clusters.
 
-use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -139,7 +138,9 @@ impl EmbeddedPostgres {
     }
 
     async fn init(&self, password_file: &Path) -> Result<(), EmbeddedError> {
-        let password = random_hex(16).map_err(io("reading /dev/urandom".into()))?;
+        let mut secret = [0u8; 16];
+        crate::random::fill(&mut secret).map_err(io("reading the OS random source".into()))?;
+        let password = crate::random::hex(&secret);
         write_private(password_file, &password)
             .map_err(io(format!("writing {}", password_file.display())))?;
         if let Some(user) = self.run_as {
@@ -305,12 +306,6 @@ async fn user_exists(user: &str) -> bool {
 
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn random_hex(bytes: usize) -> std::io::Result<String> {
-    let mut buf = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

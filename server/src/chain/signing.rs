@@ -8,7 +8,7 @@
 //! characters of SHA-256(public key).
 
 use std::fmt;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -148,7 +148,7 @@ pub fn parse_seed(text: &str, source_name: &str) -> Result<[u8; 32], SignerError
 
 fn random_seed() -> std::io::Result<[u8; 32]> {
     let mut seed = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut seed)?;
+    crate::random::fill(&mut seed)?;
     Ok(seed)
 }
 
