@@ -51,7 +51,10 @@ pub fn Timeline(#[prop(into)] org: Signal<String>) -> impl IntoView {
     view! {
         <section class="timeline-panel">
             <Toolbar filter types pending=pending.read_only() />
-            <div class="timeline" aria-busy=move || pending.get().to_string()>
+            // try_get: server rendering can outlive this component's owner
+            // (a route re-render while a page is being streamed); a pending
+            // flag that is gone means nothing is pending.
+            <div class="timeline" aria-busy=move || pending.try_get().unwrap_or(false).to_string()>
                 <Transition
                     fallback=|| view! { <p class="status" role="status">"Loading events…"</p> }
                     set_pending=pending.write_only()

@@ -96,7 +96,7 @@ pub fn Toolbar(
                     })
                 }}
             </Transition>
-            <span class="busy" aria-live="polite">{move || if pending.get() { "Updating…" } else { "" }}</span>
+            <span class="busy" aria-live="polite">{move || if pending.try_get().unwrap_or(false) { "Updating…" } else { "" }}</span>
         </form>
     }
 }

@@ -29,11 +29,7 @@ pub fn TimelinePage() -> impl IntoView {
                 </Suspense>
             </h1>
             <p class="lede">"Every meaningful action in your organisation: who did what, to which record, when."</p>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    who.await.ok().filter(|v| v.role.can_view_audit_log()).map(|v| view! { <ChainBadge org=org role=v.role /> })
-                })}
-            </Suspense>
+            <ChainBadge org=org who=who />
         </header>
         <Timeline org=org />
     }
