@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use app::api::{AccessControl, AuditStore};
+use app::api::{AccessControl, AuditStore, ViewerCache};
 use app::model::Role;
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -262,6 +262,7 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
     let context = move || {
         provide_context(store.clone());
         provide_context(access.clone());
+        provide_context(ViewerCache::default());
     };
     let router = Router::new()
         .leptos_routes_with_context(&options, routes, context, {

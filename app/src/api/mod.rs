@@ -11,7 +11,7 @@ mod store;
 #[cfg(feature = "ssr")]
 pub use access::{AccessControl, AccessError};
 #[cfg(feature = "ssr")]
-pub use store::{AuditStore, StoreError};
+pub use store::{AuditStore, StoreError, ViewerCache};
 
 use leptos::prelude::*;
 

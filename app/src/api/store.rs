@@ -44,7 +44,7 @@ pub(super) async fn authorize(
     org_slug: &str,
     need_view: bool,
 ) -> Result<(Arc<dyn AuditStore>, Uuid, Viewer), AppError> {
-    use super::{AccessControl, AccessError};
+    use super::AccessControl;
     let (Some(store), Some(access), Some(parts)) = (
         use_context::<Arc<dyn AuditStore>>(),
         use_context::<Arc<dyn AccessControl>>(),
@@ -53,7 +53,37 @@ pub(super) async fn authorize(
         tracing::error!("the server did not provide the audit store, access control and request");
         return Err(fail(AppError::Unavailable));
     };
-    let (viewer, org_id) = access.viewer(&parts, org_slug).await.map_err(|e| {
+    let cache = use_context::<ViewerCache>();
+    let cached = cache.as_ref().and_then(|c| c.get(org_slug));
+    let (viewer, org_id) = match cached {
+        Some(found) => found,
+        None => {
+            let found = resolve(access.as_ref(), &parts, org_slug).await?;
+            if let Some(cache) = &cache {
+                cache.put(org_slug, &found);
+            }
+            found
+        }
+    };
+    if need_view && !viewer.role.can_view_audit_log() {
+        return Err(fail(AppError::Forbidden(format!(
+            "You need the View Audit Log permission to see {org}'s audit log. It comes with the Owner, \
+             Admin and Developer roles; your role is {role}. Ask an owner of {org} for access.",
+            org = viewer.org.name,
+            role = viewer.role.label(),
+        ))));
+    }
+    Ok((store, org_id, viewer))
+}
+
+/// The viewer of `org_slug` from the access port, with its errors mapped.
+async fn resolve(
+    access: &dyn super::AccessControl,
+    parts: &http::request::Parts,
+    org_slug: &str,
+) -> Result<(Viewer, Uuid), AppError> {
+    use super::AccessError;
+    access.viewer(parts, org_slug).await.map_err(|e| {
         fail(match e {
             AccessError::Unauthenticated => AppError::Unauthenticated,
             AccessError::NoSuchOrg => {
@@ -64,16 +94,27 @@ pub(super) async fn authorize(
                 AppError::Unavailable
             }
         })
-    })?;
-    if need_view && !viewer.role.can_view_audit_log() {
-        return Err(fail(AppError::Forbidden(format!(
-            "You need the View Audit Log permission to see {org}'s audit log. It comes with the Owner, \
-             Admin and Developer roles; your role is {role}. Ask an owner of {org} for access.",
-            org = viewer.org.name,
-            role = viewer.role.label(),
-        ))));
+    })
+}
+
+/// Viewers already resolved in this request. A server-rendered page calls
+/// several server functions (viewer, first page, entity types, chain state);
+/// without this each would look the session and memberships up again. The
+/// server provides a fresh one per request, so nothing outlives it.
+#[derive(Clone, Default)]
+pub struct ViewerCache(Arc<std::sync::Mutex<Vec<(String, Viewer, Uuid)>>>);
+
+impl ViewerCache {
+    fn get(&self, org_slug: &str) -> Option<(Viewer, Uuid)> {
+        let entries = self.0.lock().ok()?;
+        entries.iter().find(|(slug, ..)| slug == org_slug).map(|(_, v, id)| (v.clone(), *id))
     }
-    Ok((store, org_id, viewer))
+
+    fn put(&self, org_slug: &str, found: &(Viewer, Uuid)) {
+        if let Ok(mut entries) = self.0.lock() {
+            entries.push((org_slug.to_string(), found.0.clone(), found.1));
+        }
+    }
 }
 
 /// Sets the HTTP status of the server function's response to match `err`

@@ -100,23 +100,26 @@ async fn login(
     let ok =
         tokio::task::spawn_blocking(move || super::verify_password(&password, &hash)).await.unwrap_or(false);
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let Some(user) = user.filter(|_| ok) else {
-        state.limiter.record_failure(&format!("email:{email}"));
-        state.limiter.record_failure(&format!("ip:{address}"));
-        if let Ok(Some(known)) = users::find_by_email(&state.pool, &email).await {
-            record(
-                &state.pool,
-                known.id,
-                &known.name,
-                &known.email,
-                "user.login_failed",
-                None,
-                &address,
-                &user_agent,
-            )
-            .await;
+    let user = match user {
+        Some(user) if ok => user,
+        known => {
+            state.limiter.record_failure(&format!("email:{email}"));
+            state.limiter.record_failure(&format!("ip:{address}"));
+            if let Some(known) = known {
+                record(
+                    &state.pool,
+                    known.id,
+                    &known.name,
+                    &known.email,
+                    "user.login_failed",
+                    None,
+                    &address,
+                    &user_agent,
+                )
+                .await;
+            }
+            return back("invalid");
         }
-        return back("invalid");
     };
     state.limiter.clear(&format!("email:{email}"));
     let (token, session_id) =
@@ -124,7 +127,7 @@ async fn login(
             Ok(s) => s,
             Err(e) => return unavailable(e),
         };
-    record(
+    let memberships = record(
         &state.pool,
         user.id,
         &user.name,
@@ -137,10 +140,7 @@ async fn login(
     .await;
     let target = match safe_next(&form.next) {
         Some(next) => next,
-        None => match users::memberships(&state.pool, user.id).await {
-            Ok(m) if !m.is_empty() => format!("/o/{}", m[0].slug),
-            _ => "/".to_string(),
-        },
+        None => memberships.first().map(|m| format!("/o/{}", m.slug)).unwrap_or_else(|| "/".to_string()),
     };
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
@@ -228,7 +228,8 @@ async fn current_user(pool: &PgPool, headers: &HeaderMap) -> Option<sessions::Se
 }
 
 /// Sign-in, sign-out and failed sign-in are audit events in every org the
-/// person belongs to.
+/// person belongs to. Returns those memberships (empty if they could not be
+/// read), so callers need not look them up again.
 #[allow(clippy::too_many_arguments)]
 async fn record(
     pool: &PgPool,
@@ -239,12 +240,12 @@ async fn record(
     session_id: Option<Uuid>,
     address: &str,
     user_agent: &Option<String>,
-) {
+) -> Vec<users::Membership> {
     let orgs = match users::memberships(pool, user_id).await {
         Ok(m) => m,
         Err(e) => {
             tracing::error!("recording {action}: {e}");
-            return;
+            return Vec::new();
         }
     };
     let now = Utc::now();
@@ -283,6 +284,7 @@ async fn record(
     if let Err(e) = crate::store::insert_events(pool, &events).await {
         tracing::error!("recording {action}: {e}");
     }
+    orgs
 }
 
 /// Where to go after sign-in: only this site's org pages.
