@@ -18,7 +18,8 @@ if command -v wasm-opt >/dev/null; then
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     -o "$pkg/audit-timeline_bg.wasm" "$pkg/audit-timeline_bg.wasm"
 fi
-cp style/main.css "$pkg/audit-timeline.css"
+# One stylesheet from the numbered parts, in order.
+cat style/*.css > "$pkg/audit-timeline.css"
 cp -r public/. "$SITE_ROOT/"
 # Served precompressed (tower-http ServeDir picks the .gz when accepted).
 gzip -9 -k -f "$pkg"/*.wasm "$pkg"/*.js "$pkg"/*.css

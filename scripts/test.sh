@@ -15,6 +15,7 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --locked -p app --features ssr --all-targets -- -D warnings
 cargo clippy --locked -p server --all-targets -- -D warnings
+cargo clippy --locked -p host-dashboard --all-targets -- -D warnings
 cargo clippy --locked -p audit-timeline --features ssr --bins -- -D warnings
 cargo clippy --locked -p app --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 cargo clippy --locked -p audit-timeline --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
@@ -48,6 +49,7 @@ fi
 step "unit and store tests"
 cargo test --locked -p app --features ssr
 cargo test --locked -p server
+cargo test --locked -p host-dashboard
 
 step "end-to-end tests (Chromium, release server, embedded PostgreSQL, demo data)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"

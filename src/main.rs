@@ -1,6 +1,9 @@
 //! The `audit-timeline` server: parse the command line, open (or start) the
 //! database, migrate, then serve, seed or verify.
 
+// Leptos view types nest deeply; the default limit is too low for them.
+#![recursion_limit = "256"]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -247,8 +250,18 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
     signer.register(&db.app).await?;
     tracing::info!(key_id = signer.key_id(), "signing chain checkpoints");
     let checkpointer = server::chain::spawn_checkpointer(db.admin.clone(), signer);
+    // The same key signs viewer tokens (domain-separated from checkpoints),
+    // so every server process sharing the key accepts every other's tokens.
+    let token_signer = Arc::new(ChainSigner::load(&data_dir.join("signing.key"))?);
     let store: Arc<dyn AuditStore> = Arc::new(PgAuditStore::new(db.app.clone()));
-    let access: Arc<dyn AccessControl> = Arc::new(SessionAccess::new(db.app.clone(), demo));
+    let access: Arc<dyn AccessControl> =
+        Arc::new(SessionAccess::new(db.app.clone(), demo).with_viewer_tokens(token_signer.verifying_key()));
+    // One LISTEN connection for this process; every browser's live stream
+    // is fed from it.
+    let (hub, live_listener) = server::live::LiveHub::listen(db.app.connect_options().as_ref().clone())
+        .await
+        .context("cannot listen for new events")?;
+    let live = server::http::LiveContext::new(hub.clone(), access.clone(), db.app.clone());
     let auth = AuthState::new(db.app.clone(), args.secure_cookies);
 
     let site_root = args.site_root.clone().unwrap_or_else(default_site_root);
@@ -270,9 +283,13 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
             move || app::shell(options.clone())
         })
         .merge(server::auth::routes(auth.clone()))
-        .merge(server::http::routes(server::http::ApiContext::new(db.app.clone())))
+        .merge(server::http::routes(
+            server::http::ApiContext::new(db.app.clone()).with_token_signer(token_signer),
+        ))
+        .merge(server::http::live_routes(live))
         .fallback(leptos_axum::file_and_error_handler(app::shell))
         .layer(axum::middleware::from_fn_with_state(auth, server::auth::guard))
+        .layer(axum::middleware::from_fn(server::http::frame_policy))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
@@ -293,9 +310,14 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
         if demo { " (demo accounts are listed on the login page)" } else { "" }
     );
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Open live streams would otherwise hold the shutdown forever.
+            hub.close();
+        })
         .await?;
     checkpointer.abort();
+    live_listener.abort();
     Ok(())
 }
 

@@ -3,6 +3,9 @@
 //! server (`ssr`); the server side reaches the data only through the
 //! [`api::AuditStore`] port, so this crate never names a database.
 
+// Leptos view types nest deeply; the default limit is too low for them.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;
@@ -51,9 +54,21 @@ pub fn App() -> impl IntoView {
                 // included, before any script runs.
                 <Routes fallback=pages::NotFound>
                     <Route path=StaticSegment("login") view=pages::LoginPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("embed") view=pages::EmbedPage ssr=SsrMode::Async />
                     <Route
                         path=(StaticSegment("o"), ParamSegment("org"))
                         view=pages::TimelinePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(
+                            StaticSegment("o"),
+                            ParamSegment("org"),
+                            StaticSegment("records"),
+                            ParamSegment("type"),
+                            ParamSegment("id"),
+                        )
+                        view=pages::RecordHistoryPage
                         ssr=SsrMode::Async
                     />
                 </Routes>

@@ -16,8 +16,9 @@ test('a cold filtered link is rendered on the server, then hydrates without repl
   assert.ok(actions.every((a) => a === 'invoice.delete'), `only invoice deletes, got ${actions}`);
 
   const noJs = await open(path, { js: false });
-  assert.equal(await noJs.getByRole('searchbox', { name: 'Search' }).inputValue(), 'delete');
-  assert.equal(await noJs.getByRole('combobox', { name: 'Entity type' }).inputValue(), 'invoice');
+  // The search box shows the whole filter in query syntax; chips list it.
+  assert.equal(await noJs.getByRole('searchbox', { name: 'Search' }).inputValue(), 'entity:invoice delete');
+  await noJs.getByRole('region', { name: 'Active filters' }).getByText('Entity: Invoice').waitFor();
   const serverRows = await entries(noJs);
   assert.equal(serverRows.length, actions.length);
   await close(noJs);
@@ -84,22 +85,27 @@ test('live search narrows by actor and entity name, case-insensitively', async (
 
 test('the entity type menu filters, and Back and Forward restore the filters', async () => {
   const page = await open(ORG);
-  const menu = page.getByRole('combobox', { name: 'Entity type' });
-  await menu.selectOption('invoice');
-  await page.waitForURL(/entity=invoice/);
+  const menu = page.locator('details.multi', { has: page.locator('summary', { hasText: 'Entity type' }) });
+  await menu.locator('summary').click();
+  await menu.getByRole('checkbox', { name: 'Invoice' }).check();
+  await page.waitForURL(/entity=invoice$/);
   await waitForEntries(page, (r) => r.entityType === 'Invoice', 'invoices only');
-  await menu.selectOption('task');
-  await page.waitForURL(/entity=task/);
+  await menu.getByRole('checkbox', { name: 'Task' }).check();
+  await page.waitForURL(/entity=invoice,task$/);
+  await waitForEntries(page, (r) => ['Invoice', 'Task'].includes(r.entityType), 'invoices and tasks');
+  await menu.getByRole('checkbox', { name: 'Invoice' }).uncheck();
+  await page.waitForURL(/entity=task$/);
   await waitForEntries(page, (r) => r.entityType === 'Task', 'tasks only');
 
   await page.goBack();
-  await page.waitForURL(/entity=invoice/);
-  await waitForEntries(page, (r) => r.entityType === 'Invoice', 'invoices after Back');
-  assert.equal(await menu.inputValue(), 'invoice');
+  await page.waitForURL(/entity=invoice,task$/);
+  await waitForEntries(page, (r) => ['Invoice', 'Task'].includes(r.entityType), 'both after Back');
+  assert.equal(await menu.getByRole('checkbox', { name: 'Invoice' }).isChecked(), true);
+  assert.equal(await page.getByRole('searchbox', { name: 'Search' }).inputValue(), 'entity:invoice,task');
   await page.goForward();
-  await page.waitForURL(/entity=task/);
+  await page.waitForURL(/entity=task$/);
   await waitForEntries(page, (r) => r.entityType === 'Task', 'tasks after Forward');
-  assert.equal(await menu.inputValue(), 'task');
+  assert.equal(await menu.getByRole('checkbox', { name: 'Invoice' }).isChecked(), false);
   assert.deepEqual(page.errors, []);
   await close(page);
 });
@@ -120,25 +126,27 @@ test('Load more appends the next 50 entries, in order, without duplicates', asyn
   await close(page);
 });
 
-test('an update expands inline to a side-by-side diff', async () => {
+test('an update expands inline to a field diff, old on red and new on green', async () => {
   const page = await open(ORG + '?q=.update&entity=invoice');
   const row = page.locator('li.entry').first();
-  const toggle = row.getByRole('button');
+  const toggle = row.getByRole('button').first();
   assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
   await toggle.click();
   assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
   const changes = row.getByRole('region', { name: 'Changes' });
   await changes.waitFor();
-  const headers = await changes.locator('thead th').allTextContents();
-  assert.deepEqual(headers, ['Field', 'Before', 'After']);
-  const cells = await changes.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => ({
-    field: tr.querySelector('th').textContent,
-    oldBg: getComputedStyle(tr.querySelector('td.old')).backgroundColor,
-    newBg: getComputedStyle(tr.querySelector('td.new')).backgroundColor,
+  const leaves = await changes.locator('li.change-leaf').evaluateAll((lis) => lis.map((li) => ({
+    field: li.querySelector('.change-field').textContent,
+    kind: li.querySelector('.change-kind').textContent,
+    oldBg: li.querySelector('del.old') && getComputedStyle(li.querySelector('del.old')).backgroundColor,
+    newBg: li.querySelector('ins.new') && getComputedStyle(li.querySelector('ins.new')).backgroundColor,
   })));
-  assert.ok(cells.length > 0);
+  assert.ok(leaves.length > 0, 'the diff lists changed fields');
+  for (const l of leaves) assert.ok(['Added', 'Updated', 'Removed'].includes(l.kind), `kind of ${l.field}: ${l.kind}`);
   const rgb = (s) => s.match(/\d+/g).map(Number);
-  for (const c of cells) {
+  const updated = leaves.filter((l) => l.oldBg && l.newBg);
+  assert.ok(updated.length > 0, 'an update shows a before and an after value');
+  for (const c of updated) {
     const [or, og] = rgb(c.oldBg); const [nr, ng] = rgb(c.newBg);
     assert.ok(or > og, `old value of ${c.field} is on red (${c.oldBg})`);
     assert.ok(ng > nr, `new value of ${c.field} is on green (${c.newBg})`);
@@ -154,7 +162,7 @@ test('an update expands inline to a side-by-side diff', async () => {
 test('a delete expands to the final snapshot, and the deleted record is struck through everywhere', async () => {
   const page = await open(ORG + '?q=.delete');
   const row = page.locator('li.entry').first();
-  await row.getByRole('button').click();
+  await row.getByRole('button').first().click();
   const snapshot = row.getByRole('region', { name: 'Snapshot' });
   await snapshot.waitFor();
   assert.ok((await snapshot.locator('tbody tr').count()) > 0, 'snapshot lists field values');
@@ -165,16 +173,14 @@ test('a delete expands to the final snapshot, and the deleted record is struck t
   assert.match(decoration, /line-through/);
   assert.match(await row.locator('.visually-hidden').last().textContent(), /deleted/);
 
-  // Its earlier entries are struck through as well (found by its name;
-  // other records may share part of it, so compare by record id).
-  const entityName = await name.textContent();
+  // Its earlier entries are struck through as well: the record filter lists
+  // them (ids can repeat across types, so compare type and id).
   const entityId = await row.getAttribute('data-entity-id');
-  await page.getByRole('searchbox', { name: 'Search' }).fill(entityName);
-  const term = entityName.toLowerCase();
-  const rows = await waitForEntries(page,
-    (r) => [r.entityName, r.actor, r.action].some((f) => f.toLowerCase().includes(term)), 'that record');
-  const ofRecord = rows.filter((r) => r.entityId === entityId);
-  assert.ok(ofRecord.length >= 1);
+  const entityType = await row.locator('.entity-type').textContent();
+  await page.goto(`${BASE}${ORG}?record=${encodeURIComponent(entityId)}`);
+  const rows = await waitForEntries(page, (r) => r.entityId === entityId, 'that record');
+  const ofRecord = rows.filter((r) => r.entityType === entityType);
+  assert.ok(ofRecord.length >= 2, 'the delete and at least one earlier entry');
   assert.ok(ofRecord.every((r) => r.deleted), 'every entry of the deleted record is struck through');
   assert.deepEqual(page.errors, []);
   await close(page);
@@ -199,7 +205,7 @@ test('a bad cursor is a 400 that names the field, not a 500', async () => {
   const res = await fetch(BASE + '/api/ui/timeline', {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `atl_session=${await ownerCookie()}` },
-    body: 'org=acme&filter[q]=&cursor=not-a-cursor',
+    body: 'org=acme&filter[q]=&scope[q]=&cursor=not-a-cursor',
   });
   assert.equal(res.status, 400);
   assert.match(await res.text(), /cursor/);

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use app::api::AuditStore;
-use app::model::{Actor, ActorKind, TimelineFilter};
+use app::model::{Actor, ActorKind, EventQuery};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -51,7 +51,7 @@ async fn setup_with(connect: PgConnectOptions, limits: Limits) -> Api {
     store::ensure_org(&owner, OTHER_ORG, "other", "Other").await.unwrap();
     let app = app_pool(connect).await;
     let (_, key) = store::create_api_key(&app, ORG, "CI", &admin()).await.unwrap();
-    let router = server::http::routes(ApiContext { pool: app.clone(), limits });
+    let router = server::http::routes(ApiContext { pool: app.clone(), limits, token_signer: None });
     Api { router, key, app, owner }
 }
 
@@ -141,11 +141,7 @@ fn batch(n: usize) -> Value {
 }
 
 async fn timeline(app: &PgPool, org: Uuid) -> Vec<app::model::AuditEvent> {
-    PgAuditStore::new(app.clone())
-        .list_events(org, &TimelineFilter::default(), None, 50)
-        .await
-        .unwrap()
-        .events
+    PgAuditStore::new(app.clone()).list_events(org, &EventQuery::default(), None, 50).await.unwrap().events
 }
 
 fn ids(answer: &Answer) -> Vec<Uuid> {

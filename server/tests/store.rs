@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 
 use app::api::AuditStore;
-use app::model::{Changes, Cursor, TimelineFilter};
+use app::model::{Changes, Cursor, EventQuery, TimelineFilter};
 use common::*;
 use server::PgAuditStore;
 use sqlx::PgPool;
@@ -16,15 +16,20 @@ use uuid::Uuid;
 const ORG: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
 const OTHER_ORG: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
 
-fn filter(q: &str, entity_type: Option<&str>) -> TimelineFilter {
-    TimelineFilter { q: q.into(), entity_type: entity_type.map(Into::into) }.normalized()
+fn filter(q: &str, entity_type: Option<&str>) -> EventQuery {
+    let f = TimelineFilter {
+        q: q.into(),
+        entity_types: entity_type.into_iter().map(Into::into).collect(),
+        ..Default::default()
+    };
+    EventQuery::single(f.normalized(), chrono::Utc::now()).unwrap()
 }
 
 /// Every page of a filtered timeline, following cursors to the end.
 async fn all_pages(
     store: &PgAuditStore,
     org: Uuid,
-    f: &TimelineFilter,
+    f: &EventQuery,
     limit: usize,
 ) -> Vec<app::model::AuditEvent> {
     let mut out = Vec::new();
@@ -122,7 +127,7 @@ async fn keyset_pages_have_no_duplicates_or_gaps_while_events_arrive(
     insert(&app, &events).await;
     let expected: HashSet<Uuid> = events.iter().map(|e| e.id).collect();
 
-    let f = TimelineFilter::default();
+    let f = EventQuery::default();
     let mut seen = Vec::new();
     let mut after = None;
     let mut pages = 0;
@@ -183,7 +188,15 @@ async fn search_is_case_insensitive_across_action_actor_and_entity_names(
         "wildcards are literal"
     );
     assert!(names(&store, "example.com", None).await.is_empty(), "emails are not searched");
-    assert!(names(&store, "update\nbob", None).await.is_empty(), "no match across field boundaries");
+    assert!(
+        names(&store, "\"update\nbob\"", None).await.is_empty(),
+        "a phrase does not match across field boundaries"
+    );
+    assert_eq!(
+        names(&store, "update bob", None).await,
+        HashSet::from(["Website redesign".into()]),
+        "separate words may match separate fields"
+    );
     assert_eq!(names(&store, "", None).await.len(), 4, "only this org's events");
 }
 
@@ -230,11 +243,11 @@ async fn deleted_entities_are_projected_and_converge_out_of_order(
     let deleted = |events: &[app::model::AuditEvent], id: &str| {
         events.iter().filter(|e| e.entity.id == id).map(|e| e.entity.deleted).collect::<Vec<_>>()
     };
-    let page = all_pages(&store, ORG, &TimelineFilter::default(), 50).await;
+    let page = all_pages(&store, ORG, &EventQuery::default(), 50).await;
     assert_eq!(deleted(&page, "inv_7"), [false, false]);
 
     insert(&app, &[with_changes(event(ORG, t0() + minutes(2), "invoice.delete", "inv_7"), snapshot())]).await;
-    let page = all_pages(&store, ORG, &TimelineFilter::default(), 50).await;
+    let page = all_pages(&store, ORG, &EventQuery::default(), 50).await;
     assert_eq!(
         deleted(&page, "inv_7"),
         [true, true, true],
@@ -248,7 +261,7 @@ async fn deleted_entities_are_projected_and_converge_out_of_order(
     // latest lifecycle event wins whatever the arrival order.
     insert(&app, &[event(ORG, t0() + minutes(10), "invoice.restore", "inv_7")]).await;
     insert(&app, &[event(ORG, t0() + minutes(5), "invoice.delete", "inv_7")]).await;
-    let page = all_pages(&store, ORG, &TimelineFilter::default(), 50).await;
+    let page = all_pages(&store, ORG, &EventQuery::default(), 50).await;
     assert!(deleted(&page, "inv_7").iter().all(|d| !d), "restored");
 }
 
@@ -287,7 +300,7 @@ async fn copy_loads_events_and_keeps_the_projection(_opts: PgPoolOptions, connec
     let written =
         server::store::copy_events(&owner, ORG, events.into_iter(), |n| reported.push(n)).await.unwrap();
     assert_eq!((written, reported), (3, vec![3]));
-    let page = all_pages(&store, ORG, &TimelineFilter::default(), 50).await;
+    let page = all_pages(&store, ORG, &EventQuery::default(), 50).await;
     assert_eq!(page.len(), 3);
     let back = page.iter().find(|e| e.entity.id == "f1").unwrap();
     assert_eq!(back.entity.name, tricky.entity.name, "COPY escaping round-trips");

@@ -16,18 +16,23 @@ pub use store::{AuditStore, StoreError, ViewerCache};
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{ChainStatus, DemoAccount, TimelineFilter, TimelinePage, Viewer};
+use crate::model::{
+    ActorSummary, ChainStatus, DemoAccount, EventCount, TimelineFilter, TimelinePage, Viewer,
+};
 
-/// One page of `org`'s timeline, newest first. `cursor` continues after a
-/// page returned earlier with the same filter.
+/// One page of `org`'s timeline, newest first, of the events matching both
+/// `filter` (the page's, from the URL) and `scope` (fixed by the page, e.g.
+/// one record's history). `cursor` continues after a page returned earlier
+/// with the same filters.
 #[server(prefix = "/api/ui", endpoint = "timeline")]
 pub async fn list_events(
     org: String,
     filter: TimelineFilter,
+    scope: TimelineFilter,
     cursor: Option<String>,
 ) -> Result<TimelinePage, AppError> {
     use crate::model::{Cursor, PAGE_SIZE};
-    let (store, org_id, _) = store::authorize(&org, true).await?;
+    let (store, org_id, viewer) = store::authorize(&org, true).await?;
     let cursor = match cursor.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| {
@@ -37,13 +42,89 @@ pub async fn list_events(
             ))
         })?),
     };
-    store.list_events(org_id, &filter.normalized(), cursor, PAGE_SIZE).await.map_err(store::unavailable)
+    let query = store::query_for(&viewer, [scope, filter])?;
+    if query.is_empty_window() {
+        return Ok(TimelinePage { events: Vec::new(), next_cursor: None, head_seq: None });
+    }
+    store.list_events(org_id, &query, cursor, PAGE_SIZE).await.map_err(store::unavailable)
+}
+
+/// The events of `org` matching `filter` and `scope` that were stored after
+/// seq `after_seq` (a page's `head_seq`, or this function's last answer),
+/// oldest first, for the live tail. Authorized exactly like
+/// [`list_events`]: the live stream only says that something is new; what
+/// is new is read here, under the viewer's permission and scope.
+#[server(prefix = "/api/ui", endpoint = "events-since")]
+pub async fn events_since(
+    org: String,
+    filter: TimelineFilter,
+    scope: TimelineFilter,
+    after_seq: i64,
+) -> Result<crate::model::EventsSince, AppError> {
+    use crate::model::{EventsSince, SINCE_BATCH};
+    let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    if after_seq < 0 {
+        return Err(store::fail(AppError::bad_request("after_seq", "must be 0 or more")));
+    }
+    let query = store::query_for(&viewer, [scope, filter])?;
+    if query.is_empty_window() {
+        return Ok(EventsSince { events: Vec::new(), head_seq: after_seq });
+    }
+    let (events, head_seq) =
+        store.events_since(org_id, &query, after_seq, SINCE_BATCH).await.map_err(store::unavailable)?;
+    Ok(EventsSince { events, head_seq })
+}
+
+/// How many events of `org` match `filter`: exact up to
+/// [`crate::model::COUNT_CAP`], then "more than that".
+#[server(prefix = "/api/ui", endpoint = "count")]
+pub async fn count_events(
+    org: String,
+    filter: TimelineFilter,
+    scope: TimelineFilter,
+) -> Result<EventCount, AppError> {
+    use crate::model::COUNT_CAP;
+    let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    let query = store::query_for(&viewer, [scope, filter])?;
+    if query.is_empty_window() {
+        return Ok(EventCount { count: 0, capped: false });
+    }
+    store.count_events(org_id, &query, COUNT_CAP).await.map_err(store::unavailable)
+}
+
+/// Actors of `org` whose name, email or id contains `search`, for the actor
+/// filter.
+#[server(prefix = "/api/ui", endpoint = "actors")]
+pub async fn list_actors(org: String, search: String) -> Result<Vec<ActorSummary>, AppError> {
+    let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    if !viewer.scope.is_empty() {
+        // A scoped viewer (an embed) does not get to browse the org's people.
+        return Ok(Vec::new());
+    }
+    let search: String = search.trim().chars().take(100).collect();
+    store.actors(org_id, &search, 50).await.map_err(store::unavailable)
+}
+
+/// The previous and next change to the record event `id` is about.
+#[server(prefix = "/api/ui", endpoint = "record-neighbors")]
+pub async fn adjacent_changes(
+    org: String,
+    id: uuid::Uuid,
+) -> Result<crate::model::RecordNeighbors, AppError> {
+    let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    // A scoped viewer (an embed) sees neighbours inside its scope only.
+    let within = store::query_for(&viewer, [])?;
+    store.record_neighbors(org_id, id, &within).await.map_err(store::unavailable)
 }
 
 /// The entity categories present in `org`'s log, for the filter menu.
 #[server(prefix = "/api/ui", endpoint = "entity-types")]
 pub async fn entity_types(org: String) -> Result<Vec<String>, AppError> {
-    let (store, org_id, _) = store::authorize(&org, true).await?;
+    let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    if !viewer.scope.is_empty() {
+        // A scoped viewer (an embed) is not told what else the log holds.
+        return Ok(viewer.scope.entity_types);
+    }
     store.entity_types(org_id).await.map_err(store::unavailable)
 }
 

@@ -5,22 +5,64 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::model::{ChainStatus, Cursor, TimelineFilter, TimelinePage, Viewer};
+use crate::model::{
+    ActorSummary, AuditEvent, ChainStatus, Cursor, EventCount, EventQuery, RecordNeighbors, TimelinePage,
+    Viewer,
+};
 
 /// The port the server functions call: where audit events are read from.
 /// `server` implements it on PostgreSQL; an embedding application may bring
 /// its own. It is handed over through Leptos context as `Arc<dyn AuditStore>`.
 #[async_trait]
 pub trait AuditStore: Send + Sync + 'static {
-    /// Up to `limit` events of `org_id` matching `filter`, newest first,
+    /// Up to `limit` events of `org_id` matching `query`, newest first,
     /// strictly after `after` when given.
     async fn list_events(
         &self,
         org_id: Uuid,
-        filter: &TimelineFilter,
+        query: &EventQuery,
         after: Option<Cursor>,
         limit: usize,
     ) -> Result<TimelinePage, StoreError>;
+
+    /// Events of `org_id` matching `query` stored after seq `after_seq`,
+    /// oldest first, at most `limit`, and the seq through which that answer
+    /// is complete: continue from it to miss nothing and repeat nothing.
+    /// Starting from a page's [`TimelinePage::head_seq`] gives exactly the
+    /// events stored since the page was read. A store whose pages carry no
+    /// `head_seq` never gets this call; the default finds nothing.
+    async fn events_since(
+        &self,
+        org_id: Uuid,
+        query: &EventQuery,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<(Vec<AuditEvent>, i64), StoreError> {
+        let _ = (org_id, query, limit);
+        Ok((Vec::new(), after_seq))
+    }
+
+    /// How many events match `query`, counting no further than `cap`.
+    async fn count_events(
+        &self,
+        org_id: Uuid,
+        query: &EventQuery,
+        cap: u64,
+    ) -> Result<EventCount, StoreError>;
+
+    /// Up to `limit` actors of `org_id` whose name, email or id contains
+    /// `search` (all when empty), by name.
+    async fn actors(&self, org_id: Uuid, search: &str, limit: usize)
+    -> Result<Vec<ActorSummary>, StoreError>;
+
+    /// The changes to the same record just before and just after event `id`,
+    /// among the events `within` admits (nothing if it does not admit `id`).
+    async fn record_neighbors(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        within: &EventQuery,
+    ) -> Result<RecordNeighbors, StoreError>;
 
     /// The distinct entity categories in `org_id`'s log, sorted.
     async fn entity_types(&self, org_id: Uuid) -> Result<Vec<String>, StoreError>;
@@ -115,6 +157,18 @@ impl ViewerCache {
             entries.push((org_slug.to_string(), found.0.clone(), found.1));
         }
     }
+}
+
+/// The store query for `filters` as `viewer` may see it: the viewer's scope
+/// and every one of the filters must match.
+pub(super) fn query_for<const N: usize>(
+    viewer: &Viewer,
+    filters: [crate::model::TimelineFilter; N],
+) -> Result<EventQuery, AppError> {
+    let mut all = vec![viewer.scope.clone()];
+    all.extend(filters.into_iter().map(|f| f.normalized()));
+    all.retain(|f| !f.is_empty());
+    EventQuery::resolve(all, chrono::Utc::now()).map_err(|e| fail(AppError::bad_request(e.field, e.message)))
 }
 
 /// Sets the HTTP status of the server function's response to match `err`

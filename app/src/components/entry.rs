@@ -1,10 +1,13 @@
 use leptos::prelude::*;
 
-use super::{ActionBadge, ActorCell, ChangesTable, EntityCell, LocalTime, SnapshotTable};
-use crate::model::{AuditEvent, Changes};
+use super::{
+    ActionBadge, ActorCell, ChangesTree, EntityCell, ExactTime, InitialValues, RelativeTime, SnapshotTable,
+};
+use crate::model::{AuditEvent, Changes, describe_user_agent, entity_type_label};
 
 /// One timeline entry; its summary is a button that expands the entry inline
-/// to the field diff (updates) or the final snapshot (deletes).
+/// to everything known about it: when exactly, who and from where, and what
+/// changed (a tree for updates, the final values for deletes).
 #[component]
 pub fn EntryRow(event: AuditEvent) -> impl IntoView {
     let expanded = RwSignal::new(false);
@@ -24,7 +27,8 @@ pub fn EntryRow(event: AuditEvent) -> impl IntoView {
                 <ActorCell actor=event.actor />
                 <ActionBadge action=event.action />
                 <EntityCell entity=event.entity />
-                <LocalTime at=event.occurred_at />
+                <IpCell ip=event.context.ip country=event.context.country />
+                <RelativeTime at=event.occurred_at />
             </button>
             <Show when=move || expanded.get()>
                 <EntryDetail event=detail.get_value() id=detail_el_id.clone() />
@@ -33,29 +37,202 @@ pub fn EntryRow(event: AuditEvent) -> impl IntoView {
     }
 }
 
+/// Where the request came from: the address, and the country code beside it.
+#[component]
+fn IpCell(ip: Option<String>, country: Option<String>) -> impl IntoView {
+    match ip {
+        Some(ip) => view! {
+            <span class="ip">
+                <span class="ip-address">{ip}</span>
+                {country.map(|c| view! { " " <span class="ip-country">{c}</span> })}
+            </span>
+        }
+        .into_any(),
+        None => view! {
+            <span class="ip none">
+                <span aria-hidden="true">"—"</span>
+                <span class="visually-hidden">"No IP address"</span>
+            </span>
+        }
+        .into_any(),
+    }
+}
+
 #[component]
 fn EntryDetail(event: AuditEvent, id: String) -> impl IntoView {
-    let exact = event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let fact = |label: &'static str, value: Option<String>| {
-        value.map(|v| view! { <div class="fact"><dt>{label}</dt><dd>{v}</dd></div> })
+    let text = |key: &'static str, label: &'static str, value: Option<String>| {
+        value.filter(|v| !v.trim().is_empty()).map(|v| {
+            view! {
+                <div class="fact" data-fact=key>
+                    <dt>{label}</dt>
+                    <dd>{v}</dd>
+                </div>
+            }
+        })
     };
+    let code = |key: &'static str, label: &'static str, value: Option<String>| {
+        value.filter(|v| !v.trim().is_empty()).map(|v| {
+            view! {
+                <div class="fact" data-fact=key>
+                    <dt>{label}</dt>
+                    <dd><code>{v}</code></dd>
+                </div>
+            }
+        })
+    };
+    let ctx = event.context;
+    let event_id = event.id;
+    let nav_entity = event.entity.clone();
+    let history = use_context::<super::TimelineOrg>().and_then(|o| o.record_path(&event.entity));
+    let record = format!("{} {}", entity_type_label(&event.entity.entity_type), event.entity.display_name());
+    let country = ctx.country.map(|code| match country_name(&code) {
+        Some(name) => format!("{name} ({code})"),
+        None => code,
+    });
+    let user_agent = ctx.user_agent.filter(|ua| !ua.trim().is_empty()).map(|raw| {
+        let words = describe_user_agent(&raw);
+        let body = if words == raw.trim() {
+            view! { <code>{raw}</code> }.into_any()
+        } else {
+            // The words are a reading of the raw string; keep the original
+            // one click away for anyone who needs the exact value.
+            view! {
+                <details class="user-agent">
+                    <summary title=raw.clone()>{words}</summary>
+                    <code class="user-agent-raw">{raw}</code>
+                </details>
+            }
+            .into_any()
+        };
+        view! {
+            <div class="fact" data-fact="user-agent">
+                <dt>"User agent"</dt>
+                <dd>{body}</dd>
+            </div>
+        }
+    });
     let body = match event.changes {
-        Some(Changes::Diff(tree)) if !tree.is_empty() => Some(view! { <ChangesTable tree /> }.into_any()),
+        Some(Changes::Diff(tree)) if !tree.is_empty() => Some(view! { <ChangesTree tree /> }.into_any()),
         Some(Changes::Snapshot(values)) => Some(view! { <SnapshotTable values /> }.into_any()),
-        // Creates and state changes: the action itself is the story.
+        Some(Changes::Initial(values)) if !values.is_empty() => {
+            Some(view! { <InitialValues values /> }.into_any())
+        }
+        // State changes with nothing recorded: the action itself is the story.
         _ => None,
     };
     view! {
         <div class="entry-detail" id=id>
             <dl class="facts">
-                {fact("When", Some(exact))}
-                {fact("Email", event.actor.email)}
-                {fact("Record id", Some(event.entity.id))}
-                {fact("IP address", event.context.ip)}
-                {fact("User agent", event.context.user_agent)}
-                {fact("Session", event.context.session_id)}
+                <div class="fact" data-fact="when">
+                    <dt>"When"</dt>
+                    <dd><ExactTime at=event.occurred_at /></dd>
+                </div>
+                {text("actor", "Actor", Some(event.actor.name))}
+                {text("email", "Email", event.actor.email)}
+                {code("actor-id", "Actor id", Some(event.actor.id))}
+                <div class="fact" data-fact="record">
+                    <dt>"Record"</dt>
+                    <dd>
+                        {match history {
+                            Some(href) => view! { <a href=href title="This record's full history">{record}</a> }.into_any(),
+                            None => view! { <span>{record}</span> }.into_any(),
+                        }}
+                    </dd>
+                </div>
+                {code("record-id", "Record id", Some(event.entity.id))}
+                {code("ip", "IP address", ctx.ip)}
+                {text("country", "Country", country)}
+                {user_agent}
+                {code("session", "Session id", ctx.session_id)}
+                {code("request", "Request id", ctx.request_id)}
             </dl>
             {body}
+            <super::RecordNav event_id entity=nav_entity />
         </div>
+    }
+}
+
+/// English names of the countries requests most often come from, by ISO
+/// 3166-1 alpha-2 code; others are shown by code alone.
+fn country_name(code: &str) -> Option<&'static str> {
+    let code = code.trim().to_ascii_uppercase();
+    COUNTRY_NAMES.binary_search_by(|(c, _)| (*c).cmp(code.as_str())).ok().map(|i| COUNTRY_NAMES[i].1)
+}
+
+/// Sorted by code, for the binary search.
+const COUNTRY_NAMES: &[(&str, &str)] = &[
+    ("AE", "United Arab Emirates"),
+    ("AR", "Argentina"),
+    ("AT", "Austria"),
+    ("AU", "Australia"),
+    ("BE", "Belgium"),
+    ("BG", "Bulgaria"),
+    ("BR", "Brazil"),
+    ("CA", "Canada"),
+    ("CH", "Switzerland"),
+    ("CL", "Chile"),
+    ("CN", "China"),
+    ("CO", "Colombia"),
+    ("CZ", "Czechia"),
+    ("DE", "Germany"),
+    ("DK", "Denmark"),
+    ("EE", "Estonia"),
+    ("EG", "Egypt"),
+    ("ES", "Spain"),
+    ("FI", "Finland"),
+    ("FR", "France"),
+    ("GB", "United Kingdom"),
+    ("GR", "Greece"),
+    ("HK", "Hong Kong"),
+    ("HU", "Hungary"),
+    ("ID", "Indonesia"),
+    ("IE", "Ireland"),
+    ("IL", "Israel"),
+    ("IN", "India"),
+    ("IR", "Iran"),
+    ("IT", "Italy"),
+    ("JP", "Japan"),
+    ("KE", "Kenya"),
+    ("KP", "North Korea"),
+    ("KR", "South Korea"),
+    ("LT", "Lithuania"),
+    ("LU", "Luxembourg"),
+    ("LV", "Latvia"),
+    ("MX", "Mexico"),
+    ("MY", "Malaysia"),
+    ("NG", "Nigeria"),
+    ("NL", "Netherlands"),
+    ("NO", "Norway"),
+    ("NZ", "New Zealand"),
+    ("PH", "Philippines"),
+    ("PK", "Pakistan"),
+    ("PL", "Poland"),
+    ("PT", "Portugal"),
+    ("RO", "Romania"),
+    ("RU", "Russia"),
+    ("SA", "Saudi Arabia"),
+    ("SE", "Sweden"),
+    ("SG", "Singapore"),
+    ("TH", "Thailand"),
+    ("TR", "Türkiye"),
+    ("TW", "Taiwan"),
+    ("UA", "Ukraine"),
+    ("US", "United States"),
+    ("VN", "Vietnam"),
+    ("ZA", "South Africa"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_countries_have_names_and_others_keep_their_code() {
+        assert_eq!(country_name("GB"), Some("United Kingdom"));
+        assert_eq!(country_name("us"), Some("United States"));
+        assert_eq!(country_name("KP"), Some("North Korea"));
+        assert_eq!(country_name("ZZ"), None);
+        assert_eq!(country_name(""), None);
+        assert!(COUNTRY_NAMES.windows(2).all(|w| w[0].0 < w[1].0), "sorted by code");
     }
 }

@@ -6,6 +6,11 @@ mod chain_badge;
 mod changes;
 mod entity;
 mod entry;
+mod export_menu;
+mod filters;
+mod keyboard;
+mod live;
+mod record_nav;
 mod time;
 mod timeline;
 mod toolbar;
@@ -13,9 +18,22 @@ mod toolbar;
 pub use actor::ActorCell;
 pub use badge::ActionBadge;
 pub use chain_badge::ChainBadge;
-pub use changes::{ChangesTable, SnapshotTable};
+pub use changes::{ChangesTree, InitialValues, SnapshotTable, value_view};
 pub use entity::EntityCell;
 pub use entry::EntryRow;
-pub use time::{LocalTime, provide_clock};
+pub use export_menu::ExportMenu;
+pub use keyboard::install_shortcuts;
+pub use record_nav::{RecordNav, TimelineOrg, encode_segment};
+pub use time::{
+    ExactTime, LocalTime, RelativeTime, TimeZonePicker, exact_in_zone, local_to_utc, minute_in_zone,
+    provide_clock, relative_time, use_time_zone, utc_offset_minutes,
+};
 pub use timeline::Timeline;
-pub use toolbar::Toolbar;
+pub use toolbar::{Controls, Toolbar};
+
+/// The viewer's time zone, which typed and picked dates are read in: the
+/// one chosen in the time zone picker, else the browser's.
+pub fn viewer_zone() -> Signal<String> {
+    use_time_zone()
+}
+use leptos::prelude::*;

@@ -2,10 +2,13 @@ use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use super::filters::ActiveFilters;
+use super::live::{NewEvents, NewEventsPill, live_head, newer};
+use super::toolbar::{ApplyFilter, Controls};
 use super::{EntryRow, Toolbar};
-use crate::api::{entity_types, list_events};
+use crate::api::{count_events, entity_types, list_actors, list_events};
 use crate::error::AppError;
-use crate::model::{AuditEvent, TimelineFilter, TimelinePage};
+use crate::model::{AuditEvent, EventCount, TimelineFilter, TimelinePage};
 
 /// Events appended by "Load more" after the first page.
 #[derive(Clone, Copy)]
@@ -28,16 +31,51 @@ impl MorePages {
 
 /// The filterable, paginated audit timeline of `org` (a slug). The filter is
 /// read from the page's query string, so the server renders a shared link
-/// already filtered.
+/// already filtered. This is also the component a host Leptos app mounts.
 #[component]
-pub fn Timeline(#[prop(into)] org: Signal<String>) -> impl IntoView {
+pub fn Timeline(
+    #[prop(into)] org: Signal<String>,
+    /// Fixed by the page and applied on the server on top of the URL's
+    /// filter; the URL can narrow it, never widen it (a record's history).
+    #[prop(optional)]
+    scope: TimelineFilter,
+    /// Which filter controls show.
+    #[prop(optional)]
+    controls: Controls,
+) -> impl IntoView {
     let query = use_query_map();
-    let filter = Memo::new(move |_| query.with(|q| TimelineFilter::from_query(|k| q.get(k))));
+    let parsed = Memo::new(move |_| {
+        query.with(|q| {
+            // Keys a host page or an embed uses for itself are not filters.
+            TimelineFilter::from_pairs(
+                q.into_iter().map(|(k, v)| (k.as_ref(), v)).filter(|(k, _)| !PAGE_KEYS.contains(k)),
+            )
+        })
+    });
+    let filter = Memo::new(move |_| parsed.with(|(f, _)| f.clone()));
+    provide_context(super::TimelineOrg(org));
+    let ignored = Memo::new(move |_| parsed.with(|(_, i)| i.clone()));
+    let scope = StoredValue::new(scope);
     // The first page is a resource: it runs on the server for a cold URL and
     // its result travels with the HTML. A stale response never replaces a
     // newer one (the resource keeps only its latest run).
-    let first_page = Resource::new(move || (org.get(), filter.get()), |(org, f)| list_events(org, f, None));
+    let first_page = Resource::new(
+        move || (org.get(), filter.get()),
+        move |(org, f)| list_events(org, f, scope.get_value(), None),
+    );
+    // Counted in the browser only: the page never waits for a count.
+    let count = LocalResource::new(move || count_events(org.get(), filter.get(), scope.get_value()));
     let types = Resource::new(move || org.get(), entity_types);
+    let actor_names = LocalResource::new(move || {
+        let wanted = filter.with(|f| f.actors.clone());
+        async move {
+            if wanted.is_empty() {
+                return Vec::new();
+            }
+            let found = list_actors(org.get_untracked(), String::new()).await.unwrap_or_default();
+            found.into_iter().map(|a| (a.id, a.name)).collect::<Vec<_>>()
+        }
+    });
     let more = MorePages {
         events: RwSignal::new(Vec::new()),
         cursor: RwSignal::new(None),
@@ -46,11 +84,46 @@ pub fn Timeline(#[prop(into)] org: Signal<String>) -> impl IntoView {
     };
     // A new filter or org starts again from page one.
     Effect::watch(move || (org.get(), filter.get()), move |_, _, _| more.reset(), false);
+    // Live only for stores that say where their chain is (ours does). A
+    // memo, so a new page of the same store does not reopen the stream.
+    let live_enabled =
+        Memo::new(move |_| first_page.with(|page| matches!(page, Some(Ok(p)) if p.head_seq.is_some())));
+    let live = Live { org, filter, scope, head: live_head(org, live_enabled.into()) };
     let pending = RwSignal::new(false);
+    let zone = super::viewer_zone();
+    let apply = ApplyFilter::new();
 
     view! {
         <section class="timeline-panel">
-            <Toolbar filter types pending=pending.read_only() />
+            {view! { <Toolbar org filter types pending=pending.read_only() controls zone /> }.into_any()}
+            {view! {
+                <ActiveFilters filter apply actor_name=Signal::derive(move || actor_names.get().unwrap_or_default()) />
+            }
+                .into_any()}
+            {move || {
+                let ignored = ignored.get();
+                (!ignored.is_empty()).then(|| view! {
+                    <div class="notice ignored" role="note">
+                        <p>"Some of this link's filters were not used:"</p>
+                        <ul>
+                            {ignored.into_iter().map(|i| view! {
+                                <li><code>{format!("{}={}", i.key, i.value)}</code>": "{i.reason}</li>
+                            }).collect_view()}
+                        </ul>
+                    </div>
+                })
+            }}
+            <super::ExportMenu org filter scope=scope.get_value() />
+            // A plain text node, not a Suspense: the count is counted in the
+            // browser only, so the server and the hydrating client both say
+            // "Counting…" whatever surrounds the timeline.
+            <p class="match-count" role="status" aria-live="polite">
+                {move || match count.get() {
+                    None => "Counting…".to_string(),
+                    Some(Ok(c)) => count_text(c),
+                    Some(Err(_)) => "The number of matching entries is not available.".to_string(),
+                }}
+            </p>
             // try_get: server rendering can outlive this component's owner
             // (a route re-render while a page is being streamed); a pending
             // flag that is gone means nothing is pending.
@@ -62,9 +135,18 @@ pub fn Timeline(#[prop(into)] org: Signal<String>) -> impl IntoView {
                     {move || Suspend::new(async move {
                         match first_page.await {
                             Ok(page) if page.events.is_empty() => {
-                                EitherOf3::A(view! { <EmptyState filter=filter.get_untracked() /> })
+                                let reload = move || {
+                                    first_page.refetch();
+                                    count.refetch();
+                                };
+                                EitherOf3::A(view! {
+                                    <EmptyState filter=filter.get_untracked() since=page.head_seq live reload />
+                                })
                             }
-                            Ok(page) => EitherOf3::B(view! { <EventList page org filter more /> }),
+                            Ok(page) => {
+                                let merged = move || count.refetch();
+                                EitherOf3::B(view! { <EventList page org filter scope more live merged /> })
+                            }
                             Err(err) => EitherOf3::C(view! { <LoadError err retry=move || first_page.refetch() /> }),
                         }
                     })}
@@ -74,9 +156,31 @@ pub fn Timeline(#[prop(into)] org: Signal<String>) -> impl IntoView {
     }
 }
 
+/// Query keys that belong to the page around the timeline, not its filter.
+const PAGE_KEYS: [&str; 6] = ["token", "theme", "density", "accent", "font", "controls"];
+
+/// "1 matching entry", "1,234 matching entries", "10,000+ matching entries".
+pub fn count_text(c: EventCount) -> String {
+    let digits = c.count.to_string();
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let plus = if c.capped { "+" } else { "" };
+    let noun = if c.count == 1 && !c.capped { "entry" } else { "entries" };
+    format!("{grouped}{plus} matching {noun}")
+}
+
 /// Why the timeline is not shown, in words, with the way forward.
 #[component]
 fn LoadError(err: AppError, retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    if use_context::<crate::pages::EmbedMode>().is_some() {
+        let text = crate::pages::embed_refusal(&err);
+        return view! { <div class="notice error" role="alert"><p>{text}</p></div> }.into_any();
+    }
     match err {
         AppError::Forbidden(message) => view! {
             <div class="notice denied" role="alert">
@@ -105,14 +209,54 @@ fn LoadError(err: AppError, retry: impl Fn() + Send + Sync + 'static) -> impl In
     }
 }
 
+/// What a page needs to follow the live tail: whose log, which filter, and
+/// the head the server's stream reports.
+#[derive(Clone, Copy)]
+struct Live {
+    org: Signal<String>,
+    filter: Memo<TimelineFilter>,
+    scope: StoredValue<TimelineFilter>,
+    head: Signal<Option<i64>>,
+}
+
+impl Live {
+    /// New events for the page on screen, read with `since` (its head_seq),
+    /// that `keep` has a place for. They stop as soon as the filter or org
+    /// changes: the next page starts its own.
+    fn watch(self, since: Option<i64>, keep: impl Fn(&AuditEvent) -> bool + Clone + 'static) -> NewEvents {
+        let (org, filter) = (self.org.get_untracked(), self.filter.get_untracked());
+        let current = {
+            let (org, filter) = (org.clone(), filter.clone());
+            move || {
+                self.org.try_get_untracked().as_ref() == Some(&org)
+                    && self.filter.try_get_untracked().as_ref() == Some(&filter)
+            }
+        };
+        NewEvents::watch(org, filter, self.scope.get_value(), since, self.head, current, keep)
+    }
+}
+
 #[component]
-fn EmptyState(filter: TimelineFilter) -> impl IntoView {
+fn EmptyState(
+    filter: TimelineFilter,
+    since: Option<i64>,
+    live: Live,
+    reload: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
+    mark_hydrated();
     let text = if filter.is_empty() {
         "No events yet. Actions taken in your organisation will appear here."
     } else {
         "No events match these filters."
     };
-    view! { <p class="status empty" role="status">{text}</p> }
+    // Nothing on screen to keep in place: the pill loads the page afresh.
+    let new_events = live.watch(since, |_| true);
+    let count = Signal::derive(move || new_events.pending().with(Vec::len));
+    let more = Signal::derive(move || new_events.paused());
+    view! {
+        <NewEventsPill count more seen=new_events.seen() on_merge=reload />
+        <p class="status empty" role="status">{text}</p>
+    }
 }
 
 #[component]
@@ -120,11 +264,69 @@ fn EventList(
     page: TimelinePage,
     org: Signal<String>,
     filter: Memo<TimelineFilter>,
+    scope: StoredValue<TimelineFilter>,
     more: MorePages,
+    live: Live,
+    /// Called after new events were merged into the list.
+    merged: impl Fn() + Send + Sync + 'static,
 ) -> impl IntoView {
     mark_hydrated();
+    // The first page is a signal too, so new events can be merged into it
+    // in their place.
+    let first = RwSignal::new(page.events);
     let first_cursor = page.next_cursor.clone();
     let next_cursor = move || more.cursor.get().unwrap_or_else(|| first_cursor.clone());
+    // Whether a new event has a place on the list: above its last row, or
+    // anywhere once the list reaches the beginning of the log. Older ones
+    // are for Load more to bring, in their place.
+    let fits = {
+        let next_cursor = next_cursor.clone();
+        move |e: &AuditEvent| -> bool {
+            let at_end = next_cursor().is_none();
+            let last = more.events.with(|m| m.last().cloned()).or_else(|| first.with(|f| f.last().cloned()));
+            at_end || last.as_ref().is_none_or(|last| newer(e, last))
+        }
+    };
+    let new_events = live.watch(page.head_seq, {
+        let fits = fits.clone();
+        // Called from the reader task, which may outlive the list.
+        move |e: &AuditEvent| {
+            first.try_with_untracked(|_| ()).is_some()
+                && more.events.try_with_untracked(|_| ()).is_some()
+                && untrack(|| fits(e))
+        }
+    });
+    // New events that go on the list now: not on it already (Load more may
+    // have brought them meanwhile), and still with a place.
+    let mergeable = move || -> Vec<AuditEvent> {
+        let on_list: std::collections::HashSet<uuid::Uuid> =
+            first.with(|f| more.events.with(|m| f.iter().chain(m).map(|e| e.id).collect()));
+        new_events
+            .pending()
+            .with(|pending| pending.iter().filter(|e| !on_list.contains(&e.id) && fits(e)).cloned().collect())
+    };
+    let new_count = Memo::new({
+        let mergeable = mergeable.clone();
+        move |_| mergeable().len()
+    });
+    let merge = move || {
+        let fresh = mergeable();
+        new_events.take();
+        // Above the first page's last row: into the first page; below it
+        // (possible once Load more has run): among the later pages.
+        let boundary = first.with_untracked(|f| f.last().cloned());
+        let has_more_pages = more.events.with_untracked(|m| !m.is_empty());
+        let (top, lower): (Vec<_>, Vec<_>) = fresh
+            .into_iter()
+            .partition(|e| !has_more_pages || boundary.as_ref().is_none_or(|last| newer(e, last)));
+        if !top.is_empty() {
+            first.update(|f| top.into_iter().for_each(|e| insert_in_order(f, e)));
+        }
+        if !lower.is_empty() {
+            more.events.update(|m| lower.into_iter().for_each(|e| insert_in_order(m, e)));
+        }
+        merged();
+    };
     let at_end = {
         let next_cursor = next_cursor.clone();
         move || next_cursor().is_none()
@@ -141,7 +343,8 @@ fn EventList(
             more.loading.set(true);
             more.error.set(None);
             leptos::task::spawn_local(async move {
-                let result = list_events(org_now.clone(), asked_for.clone(), Some(cursor)).await;
+                let result =
+                    list_events(org_now.clone(), asked_for.clone(), scope.get_value(), Some(cursor)).await;
                 // The view changed while this page was on its way: drop it.
                 if filter.get_untracked() != asked_for || org.get_untracked() != org_now {
                     return;
@@ -149,7 +352,14 @@ fn EventList(
                 more.loading.set(false);
                 match result {
                     Ok(page) => {
-                        more.events.update(|events| events.extend(page.events));
+                        // An event merged live is never below the cursor,
+                        // but a repeated id would confuse the keyed list.
+                        let mut seen: std::collections::HashSet<uuid::Uuid> =
+                            first.with_untracked(|f| f.iter().map(|e| e.id).collect());
+                        more.events.update(|events| {
+                            seen.extend(events.iter().map(|e| e.id));
+                            events.extend(page.events.into_iter().filter(|e| seen.insert(e.id)))
+                        });
                         more.cursor.set(Some(page.next_cursor));
                     }
                     Err(err) => more.error.set(Some(err.to_string())),
@@ -158,8 +368,16 @@ fn EventList(
         }
     };
     view! {
+        <NewEventsPill
+            count=new_count
+            more=Signal::derive(move || new_events.paused())
+            seen=new_events.seen()
+            on_merge=merge
+        />
         <ol class="entries" aria-label="Audit log">
-            {page.events.into_iter().map(|event| view! { <EntryRow event /> }).collect_view()}
+            <For each=move || first.get() key=|event| event.id let:event>
+                <EntryRow event />
+            </For>
             <For each=move || more.events.get() key=|event| event.id let:event>
                 <EntryRow event />
             </For>
@@ -189,6 +407,12 @@ fn EventList(
             </Show>
         </div>
     }
+}
+
+/// Inserts `event` into `list` (newest first) at its place.
+fn insert_in_order(list: &mut Vec<AuditEvent>, event: AuditEvent) {
+    let at = list.partition_point(|e| newer(e, &event));
+    list.insert(at, event);
 }
 
 /// Marks the body once the list is interactive, so tests and embedders can

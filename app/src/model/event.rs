@@ -95,6 +95,11 @@ pub struct AuditEvent {
     /// UUIDv7, made by the writer; the tiebreaker of every ordering.
     pub id: Uuid,
     pub org_id: Uuid,
+    /// Position in the org's hash chain: gap-free and increasing in the
+    /// order events were stored, so "newer than seq N" is what the live tail
+    /// asks for. 0 from a store that keeps no chain.
+    #[serde(default)]
+    pub seq: i64,
     /// When it happened, by the sender's clock.
     pub occurred_at: DateTime<Utc>,
     /// When the store accepted it.
@@ -135,4 +140,49 @@ pub struct TimelinePage {
     pub events: Vec<AuditEvent>,
     /// Opaque position after the last event; `None` at the end of the log.
     pub next_cursor: Option<String>,
+    /// The org's newest seq when this page was read, from the same snapshot:
+    /// every event with a higher seq is new since, and none with a lower or
+    /// equal one is. The live tail continues from here. `None` when the
+    /// store cannot say (then the timeline has no live tail).
+    #[serde(default)]
+    pub head_seq: Option<i64>,
+}
+
+/// What is new in an org's log since a seq, as the live tail asks for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsSince {
+    /// New events matching the filter, oldest first.
+    pub events: Vec<AuditEvent>,
+    /// The seq through which `events` is complete; ask again from here.
+    pub head_seq: i64,
+}
+
+/// How many new events one live-tail request returns at most.
+pub const SINCE_BATCH: usize = 100;
+
+/// How many events match a filter, counted up to a cap: past it the UI says
+/// "10,000+" instead of counting millions on every keystroke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCount {
+    pub count: u64,
+    /// True when there are more than `count`.
+    pub capped: bool,
+}
+
+/// Count no further than this.
+pub const COUNT_CAP: u64 = 10_000;
+
+/// One actor of an org's log, for the actor filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorSummary {
+    pub kind: ActorKind,
+    pub id: String,
+    pub name: String,
+}
+
+/// The changes just before and just after one event to the same record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordNeighbors {
+    pub previous: Option<AuditEvent>,
+    pub next: Option<AuditEvent>,
 }

@@ -1,40 +1,227 @@
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 /// What narrows a timeline. Every field lives in the page's query string so a
-/// filtered view can be bookmarked, shared and rendered on the server.
+/// filtered view can be bookmarked, shared and rendered on the server, and
+/// every field has a search-box form (see [`super::query`]).
+///
+/// Within one field the values are alternatives (any may match); across
+/// fields every one must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TimelineFilter {
-    /// Case-insensitive substring matched against the action, the actor's
-    /// name and the entity's name. Query key `q`.
+    /// Free text: words and `"quoted phrases"`, each a case-insensitive
+    /// substring of the action, the actor's name or the entity's name; all
+    /// must match. Query key `q`.
     #[serde(default)]
     pub q: String,
-    /// One record category, e.g. `invoice`. Query key `entity`.
+    /// Action types (`delete`, `login_failed`, `permission_change`), exact
+    /// actions (`invoice.update`) or patterns (`invoice.*`, `*.view`).
+    /// Query key `action`, comma-separated.
     #[serde(default)]
-    pub entity_type: Option<String>,
+    pub actions: Vec<String>,
+    /// Actions to leave out, same forms. Query key `not_action`.
+    #[serde(default)]
+    pub not_actions: Vec<String>,
+    /// Record categories, e.g. `invoice`. Query key `entity`.
+    #[serde(default)]
+    pub entity_types: Vec<String>,
+    /// Actors: an actor id exactly, or the start of a name or email.
+    /// Query key `actor`.
+    #[serde(default)]
+    pub actors: Vec<String>,
+    /// One record's id. Query key `record`.
+    #[serde(default)]
+    pub record: Option<String>,
+    /// An address or a CIDR block. Query key `ip`.
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// Query key `session`.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case. Query key `country`.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// A window ending now. Query key `within`.
+    #[serde(default)]
+    pub within: Option<Within>,
+    /// Inclusive start, in `tz`. Query key `after`.
+    #[serde(default)]
+    pub after: Option<NaiveDateTime>,
+    /// Exclusive end, in `tz`. Query key `before`.
+    #[serde(default)]
+    pub before: Option<NaiveDateTime>,
+    /// The IANA zone `after` and `before` are read in; UTC when absent. In the
+    /// URL so a link means the same instants to everyone who opens it.
+    /// Query key `tz`.
+    #[serde(default)]
+    pub tz: Option<String>,
 }
 
-/// Longest search accepted; longer input is cut rather than refused so that a
-/// pasted paragraph still searches for its beginning.
-pub const MAX_SEARCH_CHARS: usize = 200;
+/// The date-range presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Within {
+    Day,
+    Week,
+    Month,
+}
 
-impl TimelineFilter {
-    /// Reads a filter from query-string lookups (already percent-decoded).
-    /// Unusable values are dropped, never an error: a shared link with a typo
-    /// still opens the timeline.
-    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> TimelineFilter {
-        TimelineFilter {
-            q: get("q").unwrap_or_default(),
-            entity_type: get("entity").filter(|t| is_entity_type(t)),
+impl Within {
+    pub const ALL: [Within; 3] = [Within::Day, Within::Week, Within::Month];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Within::Day => "24h",
+            Within::Week => "7d",
+            Within::Month => "30d",
         }
-        .normalized()
     }
 
-    /// The canonical form: search trimmed, runs of whitespace (newlines
-    /// included: they separate the searched fields) made one space, capped.
+    pub fn parse(s: &str) -> Option<Within> {
+        Within::ALL.into_iter().find(|w| w.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Within::Day => "Last 24 hours",
+            Within::Week => "Last 7 days",
+            Within::Month => "Last 30 days",
+        }
+    }
+
+    pub fn hours(self) -> i64 {
+        match self {
+            Within::Day => 24,
+            Within::Week => 7 * 24,
+            Within::Month => 30 * 24,
+        }
+    }
+}
+
+/// An action type: a family of verbs under one name.
+pub struct ActionType {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+/// The action types the menu offers. A verb that is not listed still works
+/// as a type of its own (`action:approve` matches every `*.approve`).
+pub const ACTION_TYPES: &[ActionType] = &[
+    ActionType { key: "create", label: "Create", verbs: &["create"] },
+    ActionType { key: "update", label: "Update", verbs: &["update"] },
+    ActionType { key: "delete", label: "Delete", verbs: &["delete"] },
+    ActionType { key: "login", label: "Login", verbs: &["login"] },
+    ActionType { key: "logout", label: "Logout", verbs: &["logout"] },
+    ActionType { key: "login_failed", label: "Login failed", verbs: &["login_failed"] },
+    ActionType { key: "view", label: "View", verbs: &["view", "read", "download"] },
+    ActionType { key: "export", label: "Export", verbs: &["export"] },
+    ActionType { key: "import", label: "Import", verbs: &["import"] },
+    ActionType { key: "sync", label: "Sync", verbs: &["sync"] },
+    ActionType { key: "send", label: "Send", verbs: &["send", "resend"] },
+    ActionType { key: "share", label: "Share", verbs: &["share"] },
+    ActionType { key: "assign", label: "Assign", verbs: &["assign"] },
+    ActionType { key: "revoke", label: "Revoke", verbs: &["revoke"] },
+    ActionType { key: "archive", label: "Archive", verbs: &["archive"] },
+    ActionType { key: "restore", label: "Restore", verbs: &["restore"] },
+    ActionType {
+        key: "permission_change",
+        label: "Permission change",
+        verbs: &["role_change", "permission_change", "grant", "ungrant"],
+    },
+];
+
+pub fn action_type(key: &str) -> Option<&'static ActionType> {
+    ACTION_TYPES.iter().find(|t| t.key == key)
+}
+
+/// Longest free text accepted; longer input is cut rather than refused so that
+/// a pasted paragraph still searches for its beginning.
+pub const MAX_SEARCH_CHARS: usize = 200;
+/// Most values one list field keeps.
+pub const MAX_VALUES: usize = 20;
+const MAX_VALUE_CHARS: usize = 200;
+
+/// A query-string parameter that was not used, and why: shown on the page so
+/// a mistyped link still opens, and says what it left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl TimelineFilter {
+    /// Reads a filter from query-string pairs (already percent-decoded).
+    /// Unusable values are dropped and reported, never an error.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Self, Vec<Ignored>) {
+        let mut f = TimelineFilter::default();
+        let mut ignored = Vec::new();
+        for (key, value) in pairs {
+            if let Err(reason) = f.set(key, value) {
+                ignored.push(Ignored { key: key.to_string(), value: value.to_string(), reason });
+            }
+        }
+        (f.normalized(), ignored)
+    }
+
+    /// Sets the field a query key names, checking its value.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let list = |v: &str, check: fn(&str) -> Result<String, String>| -> Result<Vec<String>, String> {
+            v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(check).collect()
+        };
+        match key {
+            "q" => self.q = value.to_string(),
+            "action" => self.actions.extend(list(value, check_action)?),
+            "not_action" => self.not_actions.extend(list(value, check_action)?),
+            "entity" => self.entity_types.extend(list(value, check_entity_type)?),
+            "actor" => self.actors.extend(list(value, check_actor)?),
+            "record" => self.record = Some(check_text(value, "a record id")?),
+            "ip" => self.ip = Some(check_ip(value)?),
+            "session" => self.session = Some(check_text(value, "a session id")?),
+            "country" => self.country = Some(check_country(value)?),
+            "within" => self.within = Some(Within::parse(value).ok_or("use 24h, 7d or 30d".to_string())?),
+            "after" => self.after = Some(parse_date_time(value)?),
+            "before" => self.before = Some(parse_date_time(value)?),
+            "tz" => self.tz = Some(check_time_zone(value)?),
+            _ => return Err("not a filter this page knows".into()),
+        }
+        Ok(())
+    }
+
+    /// The canonical form: free text trimmed, runs of whitespace made one
+    /// space and capped; lists without repeats, capped; invalid values gone.
+    /// Server functions apply it to whatever a client sends.
     pub fn normalized(mut self) -> TimelineFilter {
         let words = self.q.split_whitespace().collect::<Vec<_>>().join(" ");
         self.q = words.chars().take(MAX_SEARCH_CHARS).collect();
-        self.entity_type = self.entity_type.filter(|t| is_entity_type(t));
+        if self.q.matches('"').count() % 2 == 1 {
+            // The cap cut a phrase open: keep its words, drop the lone quote.
+            if let Some(at) = self.q.rfind('"') {
+                self.q.remove(at);
+            }
+        }
+        let clean = |values: Vec<String>, check: fn(&str) -> Result<String, String>| {
+            let mut out: Vec<String> = Vec::new();
+            for v in values.iter().filter_map(|v| check(v).ok()) {
+                if !out.contains(&v) && out.len() < MAX_VALUES {
+                    out.push(v);
+                }
+            }
+            out
+        };
+        self.actions = clean(self.actions, check_action);
+        self.not_actions = clean(self.not_actions, check_action);
+        self.entity_types = clean(self.entity_types, check_entity_type);
+        self.actors = clean(self.actors, check_actor);
+        self.record = self.record.and_then(|v| check_text(&v, "").ok());
+        self.ip = self.ip.and_then(|v| check_ip(&v).ok());
+        self.session = self.session.and_then(|v| check_text(&v, "").ok());
+        self.country = self.country.and_then(|v| check_country(&v).ok());
+        self.tz = self.tz.and_then(|v| check_time_zone(&v).ok()).filter(|z| z != "UTC");
+        if self.after.is_none() && self.before.is_none() {
+            // A zone only matters for the dates it reads.
+            self.tz = None;
+        }
         self
     }
 
@@ -43,26 +230,201 @@ impl TimelineFilter {
     /// equal URLs.
     pub fn to_query(&self) -> String {
         let mut parts = Vec::new();
-        if !self.q.is_empty() {
-            parts.push(format!("q={}", encode_component(&self.q)));
-        }
-        if let Some(t) = &self.entity_type {
-            parts.push(format!("entity={}", encode_component(t)));
-        }
+        let mut put = |key: &str, value: &str| {
+            if !value.is_empty() {
+                parts.push(format!("{key}={}", encode_component(value)));
+            }
+        };
+        put("q", &self.q);
+        put("action", &self.actions.join(","));
+        put("not_action", &self.not_actions.join(","));
+        put("entity", &self.entity_types.join(","));
+        put("actor", &self.actors.join(","));
+        put("record", self.record.as_deref().unwrap_or(""));
+        put("ip", self.ip.as_deref().unwrap_or(""));
+        put("session", self.session.as_deref().unwrap_or(""));
+        put("country", self.country.as_deref().unwrap_or(""));
+        put("within", self.within.map(Within::as_str).unwrap_or(""));
+        put("after", &self.after.map(format_date_time).unwrap_or_default());
+        put("before", &self.before.map(format_date_time).unwrap_or_default());
+        put("tz", self.tz.as_deref().unwrap_or(""));
         parts.join("&")
     }
 
     pub fn is_empty(&self) -> bool {
-        self.q.is_empty() && self.entity_type.is_none()
+        *self == TimelineFilter::default()
     }
+
+    /// The free text split into what must each match: words, and quoted
+    /// phrases with their spaces. An unclosed quote runs to the end.
+    pub fn search_terms(&self) -> Vec<String> {
+        let mut terms = Vec::new();
+        let mut rest = self.q.as_str();
+        loop {
+            rest = rest.trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            if let Some(quoted) = rest.strip_prefix('"') {
+                let (phrase, after) = quoted.split_once('"').unwrap_or((quoted, ""));
+                let phrase = phrase.trim();
+                if !phrase.is_empty() {
+                    terms.push(phrase.to_string());
+                }
+                rest = after;
+            } else {
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                terms.push(rest[..end].to_string());
+                rest = &rest[end..];
+            }
+        }
+        terms.dedup();
+        terms
+    }
+}
+
+/// Printable, bounded, and without `"`, which the search box uses to quote.
+fn plain_text(v: &str) -> bool {
+    !v.is_empty() && v.chars().count() <= MAX_VALUE_CHARS && !v.chars().any(|c| c.is_control() || c == '"')
+}
+
+fn check_text(v: &str, what: &str) -> Result<String, String> {
+    let v = v.trim();
+    if plain_text(v) { Ok(v.to_string()) } else { Err(format!("not {what}")) }
+}
+
+/// `delete`, `invoice.update`, `invoice.*`, `*.view`: dot-separated
+/// snake_case words, where the first or last word may be `*`.
+pub fn check_action(v: &str) -> Result<String, String> {
+    let v = v.trim().to_ascii_lowercase();
+    let words: Vec<&str> = v.split('.').collect();
+    let last = words.len() - 1;
+    let ok = v.len() <= 100
+        && words.iter().any(|w| *w != "*")
+        && words.iter().enumerate().all(|(i, w)| (*w == "*" && (i == 0 || i == last)) || is_snake_word(w));
+    if ok {
+        Ok(v)
+    } else {
+        Err("not an action: use a type such as delete, an action such as invoice.update, or a pattern \
+             such as invoice.*"
+            .into())
+    }
+}
+
+fn is_snake_word(w: &str) -> bool {
+    !w.is_empty()
+        && w.len() <= 64
+        && w.starts_with(|c: char| c.is_ascii_lowercase())
+        && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Entity categories are snake_case words: `invoice`, `api_key`.
 pub fn is_entity_type(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    is_snake_word(s)
+}
+
+fn check_entity_type(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if is_entity_type(v) { Ok(v.to_string()) } else { Err("not an entity type such as invoice".into()) }
+}
+
+fn check_actor(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if plain_text(v) && !v.contains(',') { Ok(v.to_string()) } else { Err("not an actor".into()) }
+}
+
+/// An IPv4 or IPv6 address, or a block such as `10.1.0.0/16`.
+pub fn check_ip(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    let (addr, bits) = match v.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (v, None),
+    };
+    let err = || format!("'{v}' is not an IP address or a block such as 10.1.0.0/16");
+    let addr: std::net::IpAddr = addr.parse().map_err(|_| err())?;
+    match bits {
+        None => Ok(addr.to_string()),
+        Some(b) => {
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            match b.parse::<u8>() {
+                Ok(n) if n <= max => Ok(format!("{addr}/{n}")),
+                _ => Err(err()),
+            }
+        }
+    }
+}
+
+pub fn check_country(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.len() == 2 && v.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(v.to_ascii_uppercase())
+    } else {
+        Err("not a two-letter country code such as DE".into())
+    }
+}
+
+/// An IANA zone name such as `Europe/Paris`, or `UTC`. Whether the zone
+/// exists is checked where the dates are resolved, on the server.
+pub fn check_time_zone(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.split('/').all(|part| {
+            !part.is_empty()
+                && part.starts_with(|c: char| c.is_ascii_alphabetic())
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+        });
+    if ok { Ok(v.to_string()) } else { Err("not a time zone such as Europe/Paris".into()) }
+}
+
+/// `2026-01-31`, `2026-01-31T09:30` or `2026-01-31T09:30:15` (a space may
+/// stand for the `T`): a wall-clock time in the filter's zone. Read by hand:
+/// chrono's format-string parser would add tens of kilobytes to the browser
+/// bundle for these three shapes.
+pub fn parse_date_time(v: &str) -> Result<NaiveDateTime, String> {
+    let v = v.trim();
+    let err = || format!("'{v}' is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM");
+    let number = |s: &str, len: usize| -> Option<u32> {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    };
+    let (date, time) = match v.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (v, None),
+    };
+    let mut d = date.split('-');
+    let (Some(y), Some(m), Some(day), None) = (d.next(), d.next(), d.next(), d.next()) else {
+        return Err(err());
+    };
+    let (y, m, day) =
+        (number(y, 4).ok_or_else(err)?, number(m, 2).ok_or_else(err)?, number(day, 2).ok_or_else(err)?);
+    let date = NaiveDate::from_ymd_opt(y as i32, m, day).filter(|_| y >= 1970).ok_or_else(err)?;
+    let time = match time {
+        None => NaiveTime::MIN,
+        Some(t) => {
+            let parts: Vec<&str> = t.split(':').collect();
+            let hms: Option<Vec<u32>> = parts.iter().map(|p| number(p, 2)).collect();
+            match hms.as_deref() {
+                Some([h, mi]) => NaiveTime::from_hms_opt(*h, *mi, 0),
+                Some([h, mi, s]) => NaiveTime::from_hms_opt(*h, *mi, *s),
+                _ => None,
+            }
+            .ok_or_else(err)?
+        }
+    };
+    Ok(date.and_time(time))
+}
+
+/// The shortest form [`parse_date_time`] reads back.
+pub fn format_date_time(d: NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    let date = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    if d.time() == NaiveTime::MIN {
+        date
+    } else if d.second() == 0 {
+        format!("{date}T{:02}:{:02}", d.hour(), d.minute())
+    } else {
+        format!("{date}T{:02}:{:02}:{:02}", d.hour(), d.minute(), d.second())
+    }
 }
 
 /// `api_key` -> `API key`, `share_grant` -> `Share grant`.
@@ -83,13 +445,25 @@ pub fn entity_type_label(entity_type: &str) -> String {
     words.join(" ")
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters, so the
-/// result reads back the same through any query-string parser.
+/// What a person reads for an action term: `Delete`, `invoice.update`.
+pub fn action_label(term: &str) -> String {
+    match action_type(term) {
+        Some(t) => t.label.to_string(),
+        None if !term.contains('.') => entity_type_label(term),
+        None => term.to_string(),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (and the
+/// comma that separates list values), so the result reads back the same
+/// through any query-string parser.
 fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' | b'*' | b':' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -99,63 +473,149 @@ fn encode_component(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn decode(query: &str) -> HashMap<String, String> {
+    /// A strict decoder, independent of the encoder under test.
+    pub(crate) fn decode_query(query: &str) -> Vec<(String, String)> {
         query
             .split('&')
             .filter(|p| !p.is_empty())
             .map(|p| {
                 let (k, v) = p.split_once('=').unwrap();
-                let bytes: Vec<u8> = {
-                    let mut out = Vec::new();
-                    let b = v.as_bytes();
-                    let mut i = 0;
-                    while i < b.len() {
-                        if b[i] == b'%' {
-                            out.push(
-                                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16)
-                                    .unwrap(),
-                            );
-                            i += 3;
-                        } else {
-                            out.push(b[i]);
-                            i += 1;
-                        }
+                let b = v.as_bytes();
+                let mut out = Vec::new();
+                let mut i = 0;
+                while i < b.len() {
+                    if b[i] == b'%' {
+                        out.push(
+                            u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16).unwrap(),
+                        );
+                        i += 3;
+                    } else {
+                        out.push(b[i]);
+                        i += 1;
                     }
-                    out
-                };
-                (k.to_string(), String::from_utf8(bytes).unwrap())
+                }
+                (k.to_string(), String::from_utf8(out).unwrap())
             })
             .collect()
+    }
+
+    fn read(query: &str) -> (TimelineFilter, Vec<Ignored>) {
+        let pairs = decode_query(query);
+        TimelineFilter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    pub(crate) fn everything() -> TimelineFilter {
+        TimelineFilter {
+            q: "inv 42 & co=1 #x %_ é \"exact phrase\"".into(),
+            actions: vec!["delete".into(), "invoice.*".into(), "user.login_failed".into()],
+            not_actions: vec!["*.view".into()],
+            entity_types: vec!["invoice".into(), "api_key".into()],
+            actors: vec!["usr_01".into(), "alice@example.com".into()],
+            record: Some("inv_0042".into()),
+            ip: Some("10.1.0.0/16".into()),
+            session: Some("sess_abc".into()),
+            country: Some("DE".into()),
+            within: Some(Within::Week),
+            after: Some(parse_date_time("2026-01-01").unwrap()),
+            before: Some(parse_date_time("2026-02-01T09:30").unwrap()),
+            tz: Some("Europe/Paris".into()),
+        }
     }
 
     #[test]
     fn query_string_round_trips() {
         for f in [
             TimelineFilter::default(),
-            TimelineFilter { q: "inv 42 & co=1 #x %_ é".into(), entity_type: Some("invoice".into()) },
-            TimelineFilter { q: String::new(), entity_type: Some("api_key".into()) },
+            everything(),
+            TimelineFilter { entity_types: vec!["api_key".into()], ..Default::default() },
         ] {
-            let map = decode(&f.to_query());
-            assert_eq!(TimelineFilter::from_query(|k| map.get(k).cloned()), f);
+            let (back, ignored) = read(&f.to_query());
+            assert_eq!(back, f);
+            assert!(ignored.is_empty(), "{ignored:?}");
         }
         assert_eq!(TimelineFilter::default().to_query(), "");
+        assert_eq!(
+            TimelineFilter { actions: vec!["delete".into(), "invoice.*".into()], ..Default::default() }
+                .to_query(),
+            "action=delete,invoice.*"
+        );
     }
 
     #[test]
-    fn malformed_values_are_dropped_not_fatal() {
-        let map: HashMap<&str, &str> = [("q", "  padded \n\t words "), ("entity", "DROP TABLE")].into();
-        let f = TimelineFilter::from_query(|k| map.get(k).map(|v| v.to_string()));
-        assert_eq!(f, TimelineFilter { q: "padded words".into(), entity_type: None });
+    fn malformed_values_are_reported_not_fatal() {
+        let (f, ignored) = read(
+            "q=%20%20padded%20%0A%09words%20&entity=DROP%20TABLE&after=2026-13-45&ip=10.1.2.300\
+             &country=Germany&within=1y&colour=red&action=invoice..x&tz=..%2F",
+        );
+        assert_eq!(f, TimelineFilter { q: "padded words".into(), ..Default::default() });
+        let keys: Vec<&str> = ignored.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["entity", "after", "ip", "country", "within", "colour", "action", "tz"]);
+        assert!(ignored[1].reason.contains("2026-13-45"), "{:?}", ignored[1]);
         let long = "x".repeat(MAX_SEARCH_CHARS + 50);
-        assert_eq!(TimelineFilter::from_query(|_| Some(long.clone())).q.len(), MAX_SEARCH_CHARS);
+        assert_eq!(TimelineFilter::from_pairs([("q", long.as_str())]).0.q.len(), MAX_SEARCH_CHARS);
+    }
+
+    #[test]
+    fn lists_lose_repeats_and_stay_bounded() {
+        let many: Vec<String> = (0..50).map(|i| format!("t{i}")).collect();
+        let joined = format!("invoice,invoice,{}", many.join(","));
+        let (f, _) = TimelineFilter::from_pairs([("entity", joined.as_str())]);
+        assert_eq!(f.entity_types.len(), MAX_VALUES);
+        assert_eq!(f.entity_types[..2], ["invoice".to_string(), "t0".to_string()]);
+    }
+
+    #[test]
+    fn zone_only_kept_with_dates() {
+        let (f, _) = TimelineFilter::from_pairs([("tz", "Europe/Paris")]);
+        assert_eq!(f.tz, None);
+        let (f, _) = TimelineFilter::from_pairs([("tz", "UTC"), ("after", "2026-01-01")]);
+        assert_eq!(f.tz, None, "UTC is the default");
+    }
+
+    #[test]
+    fn values_are_checked() {
+        assert_eq!(check_action("Invoice.*").unwrap(), "invoice.*");
+        assert!(check_action("*.view").is_ok() && check_action("delete").is_ok());
+        for bad in ["*", "*.*", "invoice.*.x", "a..b", "", "in voice", "1x"] {
+            assert!(check_action(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_ip("2001:db8::1").unwrap(), "2001:db8::1");
+        assert!(check_ip("10.0.0.0/33").is_err() && check_ip("10.0.0.0/").is_err());
+        assert_eq!(check_country("de").unwrap(), "DE");
+        assert!(check_time_zone("America/Argentina/Buenos_Aires").is_ok());
+        assert!(check_time_zone("Etc/GMT+5").is_ok() && check_time_zone("../etc").is_err());
+        assert_eq!(format_date_time(parse_date_time("2026-01-31 09:30").unwrap()), "2026-01-31T09:30");
+        assert_eq!(format_date_time(parse_date_time("2026-01-31T09:30:15").unwrap()), "2026-01-31T09:30:15");
+        for bad in [
+            "31/01/2026",
+            "2026-1-31",
+            "2026-02-30",
+            "2026-01-31T25:00",
+            "2026-01-31T09",
+            "1969-12-31",
+            "2026-01-31T09:30:00:00",
+        ] {
+            assert!(parse_date_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn free_text_splits_into_words_and_phrases() {
+        let f = TimelineFilter {
+            q: r#"alice "sent invoice" INV-1 "unclosed phrase"#.into(),
+            ..Default::default()
+        };
+        assert_eq!(f.search_terms(), ["alice", "sent invoice", "INV-1", "unclosed phrase"]);
+        assert!(TimelineFilter { q: r#""""#.into(), ..Default::default() }.search_terms().is_empty());
     }
 
     #[test]
     fn labels_read_as_words() {
         assert_eq!(entity_type_label("api_key"), "API key");
         assert_eq!(entity_type_label("share_grant"), "Share grant");
-        assert_eq!(entity_type_label("invoice"), "Invoice");
+        assert_eq!(action_label("login_failed"), "Login failed");
+        assert_eq!(action_label("approve"), "Approve");
+        assert_eq!(action_label("invoice.*"), "invoice.*");
     }
 }

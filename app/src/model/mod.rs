@@ -5,17 +5,33 @@ mod chain;
 mod changes;
 mod cursor;
 mod event;
-mod filter;
+#[cfg(feature = "ssr")]
+mod event_query;
+pub mod filter;
+pub mod query;
+mod user_agent;
 mod verb;
 mod viewer;
+mod word_diff;
 
 pub use chain::ChainStatus;
-pub use changes::{ChangeNode, ChangeRow, ChangeTree, Changes, display_value};
+pub use changes::{
+    BINARY_DATA, ChangeCounts, ChangeKind, ChangeNode, ChangeRow, ChangeTree, Changes, FieldChange,
+    FieldDiff, REDACTED, change_fields, classify, diff_values, display_value, is_masked, wants_word_diff,
+};
 pub use cursor::Cursor;
-pub use event::{Actor, ActorKind, AuditEvent, EntityRef, EventContext, NewAuditEvent, TimelinePage};
-pub use filter::{TimelineFilter, entity_type_label};
+pub use event::{
+    Actor, ActorKind, ActorSummary, AuditEvent, COUNT_CAP, EntityRef, EventContext, EventCount,
+    NewAuditEvent, RecordNeighbors, TimelinePage,
+};
+pub use event::{EventsSince, SINCE_BATCH};
+#[cfg(feature = "ssr")]
+pub use event_query::{EventQuery, WindowError};
+pub use filter::{ACTION_TYPES, Ignored, TimelineFilter, Within, action_label, entity_type_label};
+pub use user_agent::{ClientKind, UserAgent, describe_user_agent, parse_user_agent};
 pub use verb::{Tone, action_verb};
 pub use viewer::{DemoAccount, OrgRef, Role, Viewer};
+pub use word_diff::{Edit, Segment, word_diff};
 
 /// Entries per timeline page; "Load more" appends this many at a time.
 pub const PAGE_SIZE: usize = 50;

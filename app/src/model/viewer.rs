@@ -10,6 +10,9 @@ pub enum Role {
     Admin,
     Developer,
     Member,
+    /// Whoever holds a viewer token: reads the token's scope of the log,
+    /// nothing else. Never stored as a membership.
+    Viewer,
 }
 
 impl Role {
@@ -21,6 +24,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Developer => "developer",
             Role::Member => "member",
+            Role::Viewer => "viewer",
         }
     }
 
@@ -34,6 +38,7 @@ impl Role {
             Role::Admin => "Admin",
             Role::Developer => "Developer",
             Role::Member => "Member",
+            Role::Viewer => "Embedded viewer",
         }
     }
 
@@ -59,6 +64,11 @@ pub struct Viewer {
     pub role: Role,
     /// Every org the viewer belongs to, for switching.
     pub orgs: Vec<OrgRef>,
+    /// What this viewer may see of the org's log at most: empty for members,
+    /// narrowed for an embedded timeline. Applied on the server to every
+    /// read, on top of whatever filter the page asks for.
+    #[serde(default)]
+    pub scope: super::TimelineFilter,
 }
 
 /// A sign-in-able demo account, listed on the login page in demo mode only.

@@ -1,7 +1,11 @@
+pub mod embed;
 mod login;
+mod record;
 mod timeline;
 
+pub use embed::{EmbedMode, EmbedPage, embed_refusal};
 pub use login::LoginPage;
+pub use record::RecordHistoryPage;
 pub use timeline::TimelinePage;
 
 use leptos::prelude::*;

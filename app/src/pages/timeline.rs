@@ -3,7 +3,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::current_viewer;
-use crate::components::{ChainBadge, Timeline};
+use crate::components::{ChainBadge, TimeZonePicker, Timeline, install_shortcuts};
 use crate::model::Viewer;
 
 /// An org's audit log at `/o/{org}`: the org is in the URL so a bookmark
@@ -13,13 +13,9 @@ pub fn TimelinePage() -> impl IntoView {
     let params = use_params_map();
     let org = Memo::new(move |_| params.with(|p| p.get("org").unwrap_or_default()));
     let who = Resource::new(move || org.get(), current_viewer);
+    install_shortcuts();
     view! {
-        <header class="app-bar">
-            <a class="brand" href="/" rel="external">"Audit log"</a>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move { who.await.ok().map(|v| view! { <ViewerMenu viewer=v /> }) })}
-            </Suspense>
-        </header>
+        <AppBar who />
         <header class="page-header">
             <h1>
                 <Suspense fallback=|| "Audit log">
@@ -30,8 +26,22 @@ pub fn TimelinePage() -> impl IntoView {
             </h1>
             <p class="lede">"Every meaningful action in your organisation: who did what, to which record, when."</p>
             <ChainBadge org=org who=who />
+            <TimeZonePicker />
         </header>
         <Timeline org=org />
+    }
+}
+
+/// The brand, and who is signed in.
+#[component]
+pub fn AppBar(who: Resource<Result<Viewer, crate::error::AppError>>) -> impl IntoView {
+    view! {
+        <header class="app-bar">
+            <a class="brand" href="/" rel="external">"Audit log"</a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move { who.await.ok().map(|v| view! { <ViewerMenu viewer=v /> }) })}
+            </Suspense>
+        </header>
     }
 }
 

@@ -1,5 +1,5 @@
 use app::api::{AccessControl, AccessError};
-use app::model::{DemoAccount, OrgRef, Viewer};
+use app::model::{DemoAccount, OrgRef, Role, Viewer};
 use async_trait::async_trait;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -11,13 +11,69 @@ use super::{sessions, users};
 pub struct SessionAccess {
     pool: PgPool,
     demo: bool,
+    /// Checks viewer tokens (embedded timelines); none: tokens are refused.
+    token_key: Option<ed25519_dalek::VerifyingKey>,
 }
 
 impl SessionAccess {
     /// `demo`: list the demo accounts on the login page.
     pub fn new(pool: PgPool, demo: bool) -> SessionAccess {
-        SessionAccess { pool, demo }
+        SessionAccess { pool, demo, token_key: None }
     }
+
+    /// Also accept viewer tokens signed by this key in place of an org slug.
+    pub fn with_viewer_tokens(mut self, key: ed25519_dalek::VerifyingKey) -> SessionAccess {
+        self.token_key = Some(key);
+        self
+    }
+
+    /// The viewer a token grants: the token's org, its scope, read-only.
+    async fn token_viewer(&self, raw: &str) -> Result<(Viewer, Uuid), AccessError> {
+        let key = self.token_key.as_ref().ok_or(AccessError::Unauthenticated)?;
+        let token = crate::embed::verify(key, raw, chrono::Utc::now()).map_err(|e| {
+            tracing::debug!("viewer token refused: {e}");
+            AccessError::Unauthenticated
+        })?;
+        let org = crate::store::org_by_id(&self.pool, token.org_id)
+            .await
+            .map_err(|e| AccessError::Unavailable(e.to_string()))?
+            .ok_or(AccessError::NoSuchOrg)?;
+        // Written by `to_query` at minting and signed since: it reads back whole.
+        let pairs: Vec<(String, String)> = token
+            .scope
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .filter_map(|(k, v)| Some((k.to_string(), decode(v)?)))
+            .collect();
+        let (scope, _) =
+            app::model::TimelineFilter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let viewer = Viewer {
+            name: "Embedded view".into(),
+            email: String::new(),
+            org: OrgRef { slug: org.slug.clone(), name: org.name.clone() },
+            role: Role::Viewer,
+            orgs: Vec::new(),
+            scope,
+        };
+        Ok((viewer, token.org_id))
+    }
+}
+
+/// Percent-decoding of a query value written by `TimelineFilter::to_query`.
+fn decode(v: &str) -> Option<String> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(u8::from_str_radix(std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[async_trait]
@@ -27,6 +83,9 @@ impl AccessControl for SessionAccess {
         request: &axum::http::request::Parts,
         org_slug: &str,
     ) -> Result<(Viewer, Uuid), AccessError> {
+        if org_slug.starts_with(crate::embed::TOKEN_PREFIX) {
+            return self.token_viewer(org_slug).await;
+        }
         let unavailable = |e: sqlx::Error| AccessError::Unavailable(e.to_string());
         let token = super::session_token(&request.headers).ok_or(AccessError::Unauthenticated)?;
         let user = sessions::find(&self.pool, &token)
@@ -44,6 +103,7 @@ impl AccessControl for SessionAccess {
                 .iter()
                 .map(|m| OrgRef { slug: m.slug.clone(), name: m.org_name.clone() })
                 .collect(),
+            scope: Default::default(),
         };
         Ok((viewer, here.org_id))
     }

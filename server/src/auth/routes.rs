@@ -185,7 +185,8 @@ async fn logout(
 ///   elsewhere cannot make a signed-in browser call server functions (CSRF);
 ///   browsers say where a request comes from in `Sec-Fetch-Site`/`Origin`;
 /// - an org page without a session goes to the login page, coming back
-///   after sign-in.
+///   after sign-in (export downloads answer 401 themselves: a browser would
+///   save the login page as the file).
 pub async fn guard(State(state): State<AuthState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     // The REST API authenticates with a bearer key, which a browser never
@@ -199,6 +200,7 @@ pub async fn guard(State(state): State<AuthState>, request: Request, next: Next)
     }
     if method == Method::GET
         && request.uri().path().starts_with("/o/")
+        && !crate::http::export::is_download(request.uri().path())
         && current_user(&state.pool, request.headers()).await.is_none()
     {
         return Redirect::to(&format!("/login?next={}", encode(&path_and_query(request.uri()))))

@@ -1,12 +1,16 @@
 //! Plain HTTP routes beside the Leptos pages and server functions: the
-//! ingestion API (`/api/v1/…`) and the avatar images.
+//! ingestion API (`/api/v1/…`), the live tail's event stream and the avatar
+//! images.
 
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod export;
+pub mod live;
 pub mod openapi;
 mod validate;
 mod verify;
+pub mod viewer_tokens;
 
 use axum::Router;
 use axum::extract::Path;
@@ -17,6 +21,7 @@ use sqlx::PgPool;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail, FieldError};
 pub use events::Accepted;
+pub use live::LiveContext;
 
 /// What the API handlers share.
 #[derive(Clone)]
@@ -25,11 +30,18 @@ pub struct ApiContext {
     /// events and read keys but never change or remove an event.
     pub pool: PgPool,
     pub limits: Limits,
+    /// Signs viewer tokens; without it, minting answers 500.
+    pub token_signer: Option<std::sync::Arc<crate::chain::ChainSigner>>,
 }
 
 impl ApiContext {
     pub fn new(pool: PgPool) -> ApiContext {
-        ApiContext { pool, limits: Limits::default() }
+        ApiContext { pool, limits: Limits::default(), token_signer: None }
+    }
+
+    pub fn with_token_signer(mut self, signer: std::sync::Arc<crate::chain::ChainSigner>) -> ApiContext {
+        self.token_signer = Some(signer);
+        self
     }
 }
 
@@ -64,10 +76,20 @@ impl Default for Limits {
 pub fn routes<S: Clone + Send + Sync + 'static>(api: ApiContext) -> Router<S> {
     let api_routes = Router::new()
         .route("/api/v1/events", post(events::ingest).fallback(events::method_not_allowed))
+        .route("/api/v1/events/export", get(export::api_export))
+        .route("/o/{org}/export.csv", get(export::ui_export_csv))
+        .route("/o/{org}/export.ndjson", get(export::ui_export_ndjson))
         .route("/api/v1/verify", post(verify::verify))
+        .route("/api/v1/viewer-tokens", post(viewer_tokens::mint_token))
         .route("/api/v1/openapi.json", get(openapi::document))
         .with_state(api);
     Router::new().route("/avatars/{file}", get(avatar)).merge(api_routes)
+}
+
+/// The live tail's server-sent events, `/api/ui/live/{org}`, for signed-in
+/// viewers (beside the UI's server functions, not the key-authenticated API).
+pub fn live_routes<S: Clone + Send + Sync + 'static>(live: LiveContext) -> Router<S> {
+    Router::new().route("/api/ui/live/{org}", get(live::stream)).with_state(live)
 }
 
 /// Locally generated identicons, so demo data needs no external image host.
@@ -83,4 +105,20 @@ async fn avatar(Path(file): Path<String>) -> Response {
         crate::avatar::identicon_svg(key),
     )
         .into_response()
+}
+
+/// Clickjacking protection: no page of the product may be framed by another
+/// site, except the embeddable timeline, which exists to be framed (it is
+/// read-only and shows only what its token allows).
+pub async fn frame_policy(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let embeddable = request.uri().path() == "/embed";
+    let mut response = next.run(request).await;
+    if !embeddable {
+        let headers = response.headers_mut();
+        headers.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(header::HeaderValue::from_static("frame-ancestors 'none'"));
+    }
+    response
 }

@@ -29,15 +29,23 @@ use super::events::Accepted;
                        JSON: `{\"error\": {\"code\", \"message\", \"field\", \"errors\"}}`, where \
                        `message` starts with the path of the field at fault."
     ),
-    paths(super::events::ingest, super::verify::verify),
+    paths(
+        super::events::ingest,
+        super::export::api_export,
+        super::verify::verify,
+        super::viewer_tokens::mint_token
+    ),
     components(schemas(
         IngestRequest, EventBatch, Event, Actor, ActorKind, Entity, Changes, Context, Accepted, ErrorBody,
-        ErrorDetail, FieldError, super::verify::Verification
+        ErrorDetail, FieldError, super::verify::Verification, super::viewer_tokens::MintRequest,
+        super::viewer_tokens::MintedToken
     )),
     modifiers(&BearerApiKey),
     tags(
         (name = "events", description = "Writing audit events"),
-        (name = "integrity", description = "Checking that nothing stored was changed")
+        (name = "export", description = "Reading the log out as CSV or NDJSON, with the timeline's filters"),
+        (name = "integrity", description = "Checking that nothing stored was changed"),
+        (name = "embedding", description = "Showing the timeline in another product's pages")
     )
 )]
 pub struct ApiDoc;
@@ -219,5 +227,22 @@ mod tests {
         assert!(ingest.is_ok(), "{:?}", ingest.err());
         assert!(doc["paths"]["/api/v1/events"]["post"].is_object());
         assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+    }
+
+    #[test]
+    fn the_export_is_documented_with_every_filter_key() {
+        let doc: Value = serde_json::from_str(&DOCUMENT).unwrap();
+        let export = &doc["paths"]["/api/v1/events/export"]["get"];
+        assert!(export.is_object(), "GET /api/v1/events/export is documented");
+        let params: Vec<&str> =
+            export["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(params[0], "format");
+        assert_eq!(params[1..], super::super::export::FILTER_KEYS);
+        let content = &export["responses"]["200"]["content"];
+        assert!(content["text/csv"].is_object() && content["application/x-ndjson"].is_object(), "{content}");
+        assert_eq!(
+            export["responses"]["400"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody"
+        );
     }
 }

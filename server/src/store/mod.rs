@@ -5,6 +5,8 @@
 //! code that runs it.
 
 mod copy;
+pub mod export;
+pub mod filter_sql;
 mod insert;
 mod orgs;
 pub mod tenant;
@@ -14,14 +16,17 @@ mod api_keys;
 mod idempotency;
 
 use app::api::{AuditStore, StoreError};
-use app::model::{ChainStatus, Cursor, TimelineFilter, TimelinePage};
+use app::model::{
+    ActorSummary, AuditEvent, ChainStatus, Cursor, EventCount, EventQuery, RecordNeighbors, TimelinePage,
+};
 use async_trait::async_trait;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 pub use copy::copy_events;
 pub use insert::{insert_events, insert_events_in};
-pub use orgs::{Org, all_orgs, ensure_org, find_org, first_org};
+pub use orgs::{Org, all_orgs, ensure_org, find_org, first_org, org_by_id};
+pub use timeline::{SINCE_SCAN_WINDOW, head_seq};
 
 pub use api_keys::{
     ApiKeyAuth, ApiKeyError, ApiKeyInfo, KEY_PREFIX, authenticate_api_key, cli_actor, create_api_key,
@@ -51,11 +56,48 @@ impl AuditStore for PgAuditStore {
     async fn list_events(
         &self,
         org_id: Uuid,
-        filter: &TimelineFilter,
+        query: &EventQuery,
         after: Option<Cursor>,
         limit: usize,
     ) -> Result<TimelinePage, StoreError> {
-        timeline::list_events(&self.pool, org_id, filter, after, limit).await.map_err(store_error)
+        timeline::list_events(&self.pool, org_id, query, after, limit).await.map_err(store_error)
+    }
+
+    async fn events_since(
+        &self,
+        org_id: Uuid,
+        query: &EventQuery,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<(Vec<AuditEvent>, i64), StoreError> {
+        timeline::events_since(&self.pool, org_id, query, after_seq, limit).await.map_err(store_error)
+    }
+
+    async fn count_events(
+        &self,
+        org_id: Uuid,
+        query: &EventQuery,
+        cap: u64,
+    ) -> Result<EventCount, StoreError> {
+        timeline::count_events(&self.pool, org_id, query, cap).await.map_err(store_error)
+    }
+
+    async fn actors(
+        &self,
+        org_id: Uuid,
+        search: &str,
+        limit: usize,
+    ) -> Result<Vec<ActorSummary>, StoreError> {
+        timeline::actors(&self.pool, org_id, search, limit).await.map_err(store_error)
+    }
+
+    async fn record_neighbors(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        within: &EventQuery,
+    ) -> Result<RecordNeighbors, StoreError> {
+        timeline::record_neighbors(&self.pool, org_id, id, within).await.map_err(store_error)
     }
 
     async fn entity_types(&self, org_id: Uuid) -> Result<Vec<String>, StoreError> {

@@ -23,6 +23,10 @@ pub async fn find_org(pool: &PgPool, slug: &str) -> Result<Option<Org>, sqlx::Er
     sqlx::query_as("SELECT id, slug, name FROM orgs WHERE slug = $1").bind(slug).fetch_optional(pool).await
 }
 
+pub async fn org_by_id(pool: &PgPool, id: Uuid) -> Result<Option<Org>, sqlx::Error> {
+    sqlx::query_as("SELECT id, slug, name FROM orgs WHERE id = $1").bind(id).fetch_optional(pool).await
+}
+
 /// The oldest org: the one a single-tenant install shows.
 pub async fn first_org(pool: &PgPool) -> Result<Option<Org>, sqlx::Error> {
     sqlx::query_as("SELECT id, slug, name FROM orgs ORDER BY created_at, slug LIMIT 1")

@@ -1,7 +1,8 @@
 //! Reading the timeline.
 
 use app::model::{
-    Actor, ActorKind, AuditEvent, Changes, Cursor, EntityRef, EventContext, TimelineFilter, TimelinePage,
+    Actor, ActorKind, ActorSummary, AuditEvent, Changes, Cursor, EntityRef, EventContext, EventCount,
+    EventQuery, RecordNeighbors, TimelinePage,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -9,37 +10,33 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-/// One page, newest first, strictly after `after`.
+use super::filter_sql::{escape_like, push_conditions};
+
+pub(super) const EVENT_COLUMNS: &str = "SELECT e.id, e.org_id, e.seq, e.occurred_at, e.received_at, e.actor_kind, e.actor_id, \
+        e.actor_name, e.actor_email, e.actor_avatar, e.action, e.entity_type, e.entity_id, e.entity_name, \
+        e.changes, host(e.ip) AS ip, e.user_agent, e.session_id, e.request_id, e.country, e.metadata, \
+        EXISTS (SELECT 1 FROM entity_state s \
+                 WHERE s.org_id = e.org_id AND s.entity_type = e.entity_type \
+                   AND s.entity_id = e.entity_id AND s.deleted) AS entity_deleted ";
+
+/// One page, newest first, strictly after `after`, with the org's chain head
+/// as of the same snapshot (see [`begin_snapshot`]).
 ///
-/// The inner query walks `audit_events_timeline` (or `_by_entity_type`) from
-/// the cursor and stops after `limit + 1` rows: the extra row only says
-/// whether another page exists. The deleted-entity lookup runs on those rows
-/// alone, never on the whole log.
+/// The inner query walks an index in time order from the cursor (the
+/// planner picks the timeline, entity, actor or record index, or the
+/// trigram index for a rare term) and stops after `limit + 1` rows: the extra
+/// row only says whether another page exists. The deleted-entity lookup runs
+/// on those rows alone, never on the whole log.
 pub async fn list_events(
     pool: &PgPool,
     org_id: Uuid,
-    filter: &TimelineFilter,
+    query: &EventQuery,
     after: Option<Cursor>,
     limit: usize,
 ) -> Result<TimelinePage, sqlx::Error> {
-    let mut sql = QueryBuilder::<Postgres>::new(
-        "SELECT e.id, e.org_id, e.occurred_at, e.received_at, e.actor_kind, e.actor_id, e.actor_name, \
-                e.actor_email, e.actor_avatar, e.action, e.entity_type, e.entity_id, e.entity_name, \
-                e.changes, host(e.ip) AS ip, e.user_agent, e.session_id, e.request_id, e.country, e.metadata, \
-                EXISTS (SELECT 1 FROM entity_state s \
-                         WHERE s.org_id = e.org_id AND s.entity_type = e.entity_type \
-                           AND s.entity_id = e.entity_id AND s.deleted) AS entity_deleted \
-           FROM (SELECT * FROM audit_events WHERE org_id = ",
-    );
-    sql.push_bind(org_id);
-    if let Some(entity_type) = &filter.entity_type {
-        sql.push(" AND entity_type = ").push_bind(entity_type.clone());
-    }
-    if !filter.q.is_empty() {
-        // lower() on the server, so the pattern is folded exactly like the
-        // stored search_text; escaping first keeps % and _ literal.
-        sql.push(" AND search_text LIKE lower(").push_bind(format!("%{}%", escape_like(&filter.q))).push(")");
-    }
+    let mut sql = QueryBuilder::<Postgres>::new(EVENT_COLUMNS);
+    sql.push("FROM (SELECT * FROM audit_events WHERE org_id = ").push_bind(org_id);
+    push_conditions(&mut sql, query);
     if let Some(cursor) = after {
         sql.push(" AND (occurred_at, id) < (")
             .push_bind(cursor.occurred_at)
@@ -51,8 +48,9 @@ pub async fn list_events(
         .push_bind((limit + 1) as i64)
         .push(") e ORDER BY e.occurred_at DESC, e.id DESC");
 
-    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let mut tx = begin_snapshot(pool, org_id).await?;
     let mut rows: Vec<EventRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    let head_seq = head_in(&mut tx, org_id).await?;
     tx.commit().await?;
     let has_more = rows.len() > limit;
     rows.truncate(limit);
@@ -61,7 +59,203 @@ pub async fn list_events(
     } else {
         None
     };
-    Ok(TimelinePage { events: rows.into_iter().map(EventRow::into_event).collect(), next_cursor })
+    Ok(TimelinePage {
+        events: rows.into_iter().map(EventRow::into_event).collect(),
+        next_cursor,
+        head_seq: Some(head_seq),
+    })
+}
+
+/// Most seqs one [`events_since`] call looks at. A tab left open for a day
+/// on a busy org may be millions of events behind; with a selective filter,
+/// finding the few that match would read all of them in one statement. The
+/// caller continues from the returned position instead, one bounded step at
+/// a time, so no call reads more than this many rows.
+pub const SINCE_SCAN_WINDOW: i64 = 10_000;
+
+/// Events of `org_id` matching `query` with `after_seq < seq`, oldest first,
+/// at most `limit`, and the seq through which the caller now has every
+/// match: the org's chain head, or less when `limit` or
+/// [`SINCE_SCAN_WINDOW`] cut the read short (then call again from there).
+///
+/// The head and the events are read in one snapshot, and an org's events
+/// commit in seq order (seq is assigned under the chain head's lock, held to
+/// commit), so continuing from the returned seq, or from a page's
+/// `head_seq`, misses nothing and repeats nothing. The range walks the
+/// `(org_id, seq)` index.
+pub async fn events_since(
+    pool: &PgPool,
+    org_id: Uuid,
+    query: &EventQuery,
+    after_seq: i64,
+    limit: usize,
+) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
+    let mut tx = begin_snapshot(pool, org_id).await?;
+    let head = head_in(&mut tx, org_id).await?;
+    if head <= after_seq || limit == 0 {
+        tx.commit().await?;
+        return Ok((Vec::new(), head.min(after_seq)));
+    }
+    let through = head.min(after_seq.saturating_add(SINCE_SCAN_WINDOW));
+    let mut sql = QueryBuilder::<Postgres>::new(EVENT_COLUMNS);
+    sql.push("FROM (SELECT * FROM audit_events WHERE org_id = ")
+        .push_bind(org_id)
+        .push(" AND seq > ")
+        .push_bind(after_seq)
+        .push(" AND seq <= ")
+        .push_bind(through);
+    push_conditions(&mut sql, query);
+    sql.push(" ORDER BY seq LIMIT ").push_bind(limit as i64).push(") e ORDER BY e.seq");
+    let rows: Vec<EventRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    let through =
+        if rows.len() >= limit { rows.last().and_then(|r| r.seq).unwrap_or(through) } else { through };
+    Ok((rows.into_iter().map(EventRow::into_event).collect(), through))
+}
+
+/// The seq of `org_id`'s newest event (0 for an empty log), for a live
+/// stream's first message.
+pub async fn head_seq(pool: &PgPool, org_id: Uuid) -> Result<i64, sqlx::Error> {
+    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let head = head_in(&mut tx, org_id).await?;
+    tx.commit().await?;
+    Ok(head)
+}
+
+/// A read-only transaction on one snapshot (REPEATABLE READ), scoped to
+/// `org_id`: every statement in it sees the same committed events and the
+/// same chain head, so a page and the head it reports agree exactly.
+/// Read-only snapshots never fail to serialize, and cost nothing more than
+/// READ COMMITTED for a couple of statements.
+async fn begin_snapshot(
+    pool: &PgPool,
+    org_id: Uuid,
+) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    super::tenant::set_org(&mut tx, org_id).await?;
+    Ok(tx)
+}
+
+/// The org's chain head on `conn`: written in the same transaction as the
+/// events it counts (0006), so it is exactly the highest visible seq.
+async fn head_in(conn: &mut sqlx::PgConnection, org_id: Uuid) -> Result<i64, sqlx::Error> {
+    let head: Option<i64> = sqlx::query_scalar("SELECT seq FROM chain_heads WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(head.unwrap_or(0))
+}
+
+/// How many events match, counting at most `cap + 1` rows: the answer is
+/// exact below the cap and "more" above it, so a count never reads millions
+/// of rows. A statement timeout bounds the rare filter that is slow to
+/// satisfy even that.
+pub async fn count_events(
+    pool: &PgPool,
+    org_id: Uuid,
+    query: &EventQuery,
+    cap: u64,
+) -> Result<EventCount, sqlx::Error> {
+    let mut sql =
+        QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1 FROM audit_events WHERE org_id = ");
+    sql.push_bind(org_id);
+    push_conditions(&mut sql, query);
+    sql.push(" LIMIT ").push_bind(cap as i64 + 1).push(") matched");
+    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    sqlx::query("SET LOCAL statement_timeout = '2s'").execute(&mut *tx).await?;
+    let n: i64 = sql.build_query_scalar().fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    let n = n.max(0) as u64;
+    Ok(EventCount { count: n.min(cap), capped: n > cap })
+}
+
+/// The changes to event `id`'s record just before and after it, among the
+/// events `within` admits.
+pub async fn record_neighbors(
+    pool: &PgPool,
+    org_id: Uuid,
+    id: Uuid,
+    within: &EventQuery,
+) -> Result<RecordNeighbors, sqlx::Error> {
+    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let mut origin = QueryBuilder::<Postgres>::new(
+        "SELECT entity_type, entity_id, occurred_at, id FROM audit_events WHERE org_id = ",
+    );
+    origin.push_bind(org_id).push(" AND id = ").push_bind(id);
+    push_conditions(&mut origin, within);
+    let found: Option<(String, String, DateTime<Utc>, Uuid)> =
+        origin.build_query_as().fetch_optional(&mut *tx).await?;
+    let Some((entity_type, entity_id, at, id)) = found else {
+        return Ok(RecordNeighbors::default());
+    };
+    let side = |older: bool| {
+        let mut sql = QueryBuilder::<Postgres>::new(EVENT_COLUMNS);
+        sql.push("FROM audit_events e WHERE e.org_id = ")
+            .push_bind(org_id)
+            .push(" AND e.entity_id = ")
+            .push_bind(entity_id.clone())
+            .push(" AND e.entity_type = ")
+            .push_bind(entity_type.clone())
+            .push(if older { " AND (e.occurred_at, e.id) < (" } else { " AND (e.occurred_at, e.id) > (" })
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+        push_conditions(&mut sql, within);
+        sql.push(if older {
+            " ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1"
+        } else {
+            " ORDER BY e.occurred_at, e.id LIMIT 1"
+        });
+        sql
+    };
+    let previous: Option<EventRow> = side(true).build_query_as().fetch_optional(&mut *tx).await?;
+    let next: Option<EventRow> = side(false).build_query_as().fetch_optional(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(RecordNeighbors { previous: previous.map(EventRow::into_event), next: next.map(EventRow::into_event) })
+}
+
+/// Actors of an org, by skip scan over `audit_events_by_actor` (one index
+/// probe per actor, whatever the number of events), each with the name and
+/// kind of its latest event; filtered by `search` in name, email or id.
+pub async fn actors(
+    pool: &PgPool,
+    org_id: Uuid,
+    search: &str,
+    limit: usize,
+) -> Result<Vec<ActorSummary>, sqlx::Error> {
+    let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "WITH RECURSIVE a(actor_id) AS ( \
+             (SELECT actor_id FROM audit_events WHERE org_id = $1 ORDER BY actor_id LIMIT 1) \
+             UNION ALL \
+             SELECT (SELECT e.actor_id FROM audit_events e \
+                      WHERE e.org_id = $1 AND e.actor_id > a.actor_id ORDER BY e.actor_id LIMIT 1) \
+               FROM a WHERE a.actor_id IS NOT NULL) \
+         SELECT a.actor_id, l.actor_kind, l.actor_name FROM a \
+         CROSS JOIN LATERAL (SELECT actor_kind, actor_name, actor_email FROM audit_events e \
+                              WHERE e.org_id = $1 AND e.actor_id = a.actor_id \
+                              ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) l \
+         WHERE a.actor_id IS NOT NULL \
+           AND (lower(l.actor_name) LIKE $2 OR lower(coalesce(l.actor_email, '')) LIKE $2 \
+                OR lower(a.actor_id) LIKE $2) \
+         ORDER BY lower(l.actor_name), a.actor_id LIMIT $3",
+    )
+    .bind(org_id)
+    .bind(pattern)
+    .bind(limit as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, name)| ActorSummary {
+            kind: ActorKind::parse(&kind).unwrap_or(ActorKind::System),
+            id,
+            name,
+        })
+        .collect())
 }
 
 /// The distinct entity categories of an org, by skip scan: each step jumps to
@@ -86,22 +280,12 @@ pub async fn entity_types(pool: &PgPool, org_id: Uuid) -> Result<Vec<String>, sq
     Ok(types)
 }
 
-/// Escapes LIKE's wildcards so user input matches literally.
-pub(crate) fn escape_like(term: &str) -> String {
-    let mut out = String::with_capacity(term.len());
-    for c in term.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(super) struct EventRow {
     id: Uuid,
     org_id: Uuid,
+    /// NULL only for rows older than the hash chain (0006).
+    seq: Option<i64>,
     occurred_at: DateTime<Utc>,
     received_at: DateTime<Utc>,
     actor_kind: String,
@@ -124,10 +308,11 @@ struct EventRow {
 }
 
 impl EventRow {
-    fn into_event(self) -> AuditEvent {
+    pub(super) fn into_event(self) -> AuditEvent {
         AuditEvent {
             id: self.id,
             org_id: self.org_id,
+            seq: self.seq.unwrap_or(0),
             occurred_at: self.occurred_at,
             received_at: self.received_at,
             actor: Actor {
@@ -157,13 +342,5 @@ impl EventRow {
             },
             metadata: self.metadata.0,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_wildcards_are_literal() {
-        assert_eq!(super::escape_like(r"50%_off\"), r"50\%\_off\\");
     }
 }

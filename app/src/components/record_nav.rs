@@ -1,0 +1,69 @@
+use leptos::prelude::*;
+
+use crate::api::adjacent_changes;
+use crate::model::{AuditEvent, EntityRef};
+
+/// The org a timeline shows, for links out of its entries. A viewer token
+/// stands in for the slug in an embed, where there are no other pages.
+#[derive(Clone, Copy)]
+pub struct TimelineOrg(pub Signal<String>);
+
+impl TimelineOrg {
+    /// `/o/{org}/records/{type}/{id}`, or nothing inside an embed.
+    pub fn record_path(&self, entity: &EntityRef) -> Option<String> {
+        let org = self.0.get_untracked();
+        (!org.starts_with("vt1.")).then(|| {
+            format!("/o/{org}/records/{}/{}", encode_segment(&entity.entity_type), encode_segment(&entity.id))
+        })
+    }
+}
+
+/// Percent-encodes a path segment (record ids are free text).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// In an expanded entry: the change to the same record just before and just
+/// after this one, and a link to the record's whole history.
+#[component]
+pub fn RecordNav(event_id: uuid::Uuid, entity: EntityRef) -> impl IntoView {
+    let org = use_context::<TimelineOrg>();
+    let history = org.and_then(|o| o.record_path(&entity));
+    let neighbours = LocalResource::new(move || {
+        let org = org.map(|o| o.0.get_untracked()).unwrap_or_default();
+        adjacent_changes(org, event_id)
+    });
+    let side = move |label: &'static str, e: Option<AuditEvent>| match e {
+        None => view! { <p class="neighbour none">{label}": none"</p> }.into_any(),
+        Some(e) => {
+            let when = e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            view! {
+                <p class="neighbour">
+                    {label}": " <code>{e.action}</code> " by " {e.actor.name} " · "
+                    <time datetime=when.clone()>{when.replace('T', " ").replace('Z', " UTC")}</time>
+                </p>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <nav class="record-nav" aria-label="This record's changes">
+            <Suspense fallback=|| view! { <p class="neighbour">"Looking for this record's other changes…"</p> }>
+                {move || Suspend::new(async move {
+                    match neighbours.await {
+                        Ok(n) => view! { {side("Previous change", n.previous)} {side("Next change", n.next)} }.into_any(),
+                        Err(_) => view! { <p class="neighbour">"This record's other changes could not be loaded."</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            {history.map(|href| view! { <a class="record-history" href=href>"Full history of this record →"</a> })}
+        </nav>
+    }
+}

@@ -1,0 +1,179 @@
+//! `GET /api/ui/live/{org}`: server-sent events telling a signed-in viewer
+//! how far their org's log has grown.
+//!
+//! The stream carries positions only (`event: head`, `data: <seq>`): on
+//! connect, and whenever the org's chain head moves. The browser then reads
+//! what is new through the `events_since` server function, which applies the
+//! viewer's filter, scope and permission like any page read; so nothing the
+//! stream says needs filtering per viewer, and nothing a viewer may not see
+//! ever travels on it. The viewer is checked exactly as page reads check
+//! them (401 signed out, 404 not a member, 403 without the View Audit Log
+//! permission) when the stream opens, and again every minute while it runs,
+//! so a signed-out or demoted viewer stops hearing. EventSource reconnects
+//! by itself; the first message of every connection is the current head,
+//! and the browser continues from the last seq it has seen, so a dropped
+//! connection loses nothing.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::api::{AccessControl, AccessError};
+use app::error::AppError;
+use app::model::Viewer;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+use tokio::time::{Interval, MissedTickBehavior};
+use uuid::Uuid;
+
+use crate::live::{LiveHub, LiveSignal};
+
+/// What the live route needs.
+#[derive(Clone)]
+pub struct LiveContext {
+    pub hub: LiveHub,
+    /// Who is asking: the same port the server functions use.
+    pub access: Arc<dyn AccessControl>,
+    /// The app pool, for reading an org's head under row-level security.
+    pub pool: PgPool,
+    /// Comment lines sent while nothing happens, so proxies and browsers do
+    /// not time an idle stream out.
+    pub keep_alive: Duration,
+    /// How often a running stream checks that its viewer may still read.
+    pub recheck: Duration,
+}
+
+impl LiveContext {
+    pub fn new(hub: LiveHub, access: Arc<dyn AccessControl>, pool: PgPool) -> LiveContext {
+        LiveContext {
+            hub,
+            access,
+            pool,
+            keep_alive: Duration::from_secs(15),
+            recheck: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How long a browser waits before reconnecting a dropped stream.
+const RETRY: Duration = Duration::from_secs(2);
+
+pub async fn stream(State(ctx): State<LiveContext>, Path(org): Path<String>, parts: Parts) -> Response {
+    let org_id = match allowed(ctx.access.as_ref(), &parts, &org).await {
+        Ok(org_id) => org_id,
+        Err(err) => return refuse(err),
+    };
+    // Subscribe before reading the head: a write landing between the two is
+    // then either in the head or heard on the channel, never neither.
+    let signals = ctx.hub.subscribe(org_id);
+    let head = match crate::store::head_seq(&ctx.pool, org_id).await {
+        Ok(head) => head,
+        Err(err) => {
+            tracing::error!("live tail: reading the head of {org_id}: {err}");
+            return refuse(AppError::Unavailable);
+        }
+    };
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + ctx.recheck, ctx.recheck);
+    recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let tail = Tail { signals, first: Some(head), sent: head, org_id, org, parts, recheck, ctx: ctx.clone() };
+    let mut response =
+        Sse::new(events(tail)).keep_alive(KeepAlive::new().interval(ctx.keep_alive)).into_response();
+    // Reverse proxies (nginx) would otherwise hold events back in a buffer.
+    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// The org id when the request's viewer may read `org`'s audit log, with
+/// the answers page reads give otherwise.
+async fn allowed(access: &dyn AccessControl, parts: &Parts, org: &str) -> Result<Uuid, AppError> {
+    let (viewer, org_id) = access.viewer(parts, org).await.map_err(|e| match e {
+        AccessError::Unauthenticated => AppError::Unauthenticated,
+        AccessError::NoSuchOrg => AppError::NotFound(format!("there is no org '{org}' you belong to")),
+        AccessError::Unavailable(detail) => {
+            tracing::error!("access control: {detail}");
+            AppError::Unavailable
+        }
+    })?;
+    if !viewer.role.can_view_audit_log() {
+        return Err(AppError::Forbidden(forbidden_message(&viewer)));
+    }
+    Ok(org_id)
+}
+
+fn forbidden_message(viewer: &Viewer) -> String {
+    format!(
+        "You need the View Audit Log permission to see {org}'s audit log. It comes with the Owner, Admin \
+         and Developer roles; your role is {role}. Ask an owner of {org} for access.",
+        org = viewer.org.name,
+        role = viewer.role.label(),
+    )
+}
+
+/// The error as the server functions send it: its status, and the same JSON.
+fn refuse(err: AppError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(err)).into_response()
+}
+
+struct Tail {
+    signals: broadcast::Receiver<LiveSignal>,
+    /// The head read at connect, sent first.
+    first: Option<i64>,
+    /// The highest seq sent: heads only ever move forward on the stream.
+    sent: i64,
+    org_id: Uuid,
+    org: String,
+    parts: Parts,
+    recheck: Interval,
+    ctx: LiveContext,
+}
+
+fn head_event(seq: i64) -> Event {
+    Event::default().event("head").id(seq.to_string()).data(seq.to_string())
+}
+
+fn events(tail: Tail) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures_util::stream::unfold(tail, |mut tail| async move {
+        if let Some(head) = tail.first.take() {
+            return Some((Ok(head_event(head).retry(RETRY)), tail));
+        }
+        loop {
+            let seq = tokio::select! {
+                signal = tail.signals.recv() => match signal {
+                    Ok(LiveSignal::Head(seq)) => seq,
+                    // Lagging or a listener reconnect may have cost signals:
+                    // the database knows the head.
+                    Ok(LiveSignal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        match crate::store::head_seq(&tail.ctx.pool, tail.org_id).await {
+                            Ok(seq) => seq,
+                            Err(err) => {
+                                tracing::warn!("live tail: resync of {}: {err}", tail.org_id);
+                                continue;
+                            }
+                        }
+                    }
+                    // The hub is gone: the server is shutting down.
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = tail.recheck.tick() => {
+                    if allowed(tail.ctx.access.as_ref(), &tail.parts, &tail.org).await.is_err() {
+                        // The browser reconnects and gets the refusal.
+                        return None;
+                    }
+                    continue;
+                }
+            };
+            if seq > tail.sent {
+                tail.sent = seq;
+                return Some((Ok(head_event(seq)), tail));
+            }
+        }
+    })
+}
