@@ -242,7 +242,7 @@ async fn load_demo(db: &Database, index: usize, opts: DemoOptions) -> anyhow::Re
 async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> anyhow::Result<()> {
     let demo = db.is_embedded() || args.demo;
     if demo {
-        load_demo_once(db).await?;
+        load_demo_once(db, args.demo_events).await?;
     }
     // Checkpoints of every org's chain, signed with a key the database never
     // holds (AUDIT_SIGNING_KEY, or a key file created in the data directory).
@@ -352,20 +352,20 @@ async fn verify(db: &Database, data_dir: &std::path::Path, org_slug: Option<&str
     Ok(())
 }
 
-/// On an empty database: two demo orgs (Acme with `DEMO_EVENTS`, a smaller
-/// second one to show switching and isolation) and their people, who sign
-/// in with the password `demo`. Acme's owner is also an admin of the second.
-async fn load_demo_once(db: &Database) -> anyhow::Result<()> {
+/// On an empty database: two demo orgs (Acme with `acme_events`, a second
+/// with a tenth of that to show switching and isolation) and their people,
+/// who sign in with the password `demo`. Acme's owner is also an admin of
+/// the second.
+async fn load_demo_once(db: &Database, acme_events: usize) -> anyhow::Result<()> {
     if store::first_org(&db.admin).await?.is_some() {
         return Ok(());
     }
-    const DEMO_EVENTS: [usize; 2] = [20_000, 2_000];
-    tracing::info!("empty database: loading demo data");
+    tracing::info!(acme_events, "empty database: loading demo data");
     // One hash for every demo account: the password is public anyway, and
     // this saves a second of argon2 per start.
     let hash = tokio::task::spawn_blocking(|| server::auth::hash_password("demo")).await?;
     let mut first_owner = None;
-    for (index, events) in DEMO_EVENTS.into_iter().enumerate() {
+    for (index, events) in [acme_events, acme_events / 10].into_iter().enumerate() {
         load_demo(db, index, DemoOptions { events, ..DemoOptions::default() }).await?;
         let org = demo_org(DemoOptions::default().seed, index);
         for member in server::demo::members(&org) {

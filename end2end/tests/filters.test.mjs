@@ -192,3 +192,20 @@ test("a record's history is its own bookmarkable page, with the same filters", a
   await other.getByText('No events match these filters.').waitFor();
   await close(other);
 });
+
+test("every row links to its record's history", async () => {
+  const page = await open(ORG);
+  const rows = page.locator('ol[aria-label="Audit log"] > li.entry');
+  const count = await rows.count();
+  assert.ok(count > 0);
+  assert.equal(await page.locator('ol[aria-label="Audit log"] > li.entry > a.record-history').count(), count,
+    'one history link per row');
+  const row = rows.nth(1);
+  const entityId = await row.getAttribute('data-entity-id');
+  const link = row.getByRole('link', { name: /^History of / });
+  await link.click();
+  await page.waitForURL(new RegExp(`/records/[^/]+/${encodeURIComponent(entityId)}$`));
+  await waitForEntries(page, (r) => r.entityId === entityId, 'that record only');
+  assert.deepEqual(page.errors, []);
+  await close(page);
+});

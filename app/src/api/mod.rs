@@ -30,8 +30,9 @@ pub async fn list_events(
     filter: TimelineFilter,
     scope: TimelineFilter,
     cursor: Option<String>,
+    page_size: Option<usize>,
 ) -> Result<TimelinePage, AppError> {
-    use crate::model::{Cursor, PAGE_SIZE};
+    use crate::model::{Cursor, MAX_PAGE_SIZE, PAGE_SIZE};
     let (store, org_id, viewer) = store::authorize(&org, true).await?;
     let cursor = match cursor.as_deref() {
         None | Some("") => None,
@@ -46,7 +47,8 @@ pub async fn list_events(
     if query.is_empty_window() {
         return Ok(TimelinePage { events: Vec::new(), next_cursor: None, head_seq: None });
     }
-    store.list_events(org_id, &query, cursor, PAGE_SIZE).await.map_err(store::unavailable)
+    let limit = page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+    store.list_events(org_id, &query, cursor, limit).await.map_err(store::unavailable)
 }
 
 /// The events of `org` matching `filter` and `scope` that were stored after

@@ -15,6 +15,17 @@ pub fn EntryRow(event: AuditEvent) -> impl IntoView {
     let detail = StoredValue::new(event.clone());
     let detail_el_id = detail_id.clone();
     let entity_id = event.entity.id.clone();
+    // Every row leads to its record's full history; a link cannot sit inside
+    // the summary button, so it is the row's last cell (none in an embed).
+    let history =
+        use_context::<super::TimelineOrg>().and_then(|o| o.record_path(&event.entity)).map(|href| {
+            let label = format!(
+                "History of {} {}",
+                entity_type_label(&event.entity.entity_type),
+                event.entity.display_name()
+            );
+            view! { <a class="record-history" href=href title=label.clone() aria-label=label>"History"</a> }
+        });
     view! {
         <li class="entry" class:expanded=move || expanded.get() data-event-id=event.id.to_string() data-entity-id=entity_id>
             <button
@@ -30,6 +41,7 @@ pub fn EntryRow(event: AuditEvent) -> impl IntoView {
                 <IpCell ip=event.context.ip country=event.context.country />
                 <RelativeTime at=event.occurred_at />
             </button>
+            {history}
             <Show when=move || expanded.get()>
                 <EntryDetail event=detail.get_value() id=detail_el_id.clone() />
             </Show>

@@ -6,13 +6,19 @@ use crate::model::{AuditEvent, EntityRef};
 /// The org a timeline shows, for links out of its entries. A viewer token
 /// stands in for the slug in an embed, where there are no other pages.
 #[derive(Clone, Copy)]
-pub struct TimelineOrg(pub Signal<String>);
+pub struct TimelineOrg {
+    pub org: Signal<String>,
+    /// Whether entries link to record history pages (a host that mounts the
+    /// timeline alone has none).
+    pub history: bool,
+}
 
 impl TimelineOrg {
-    /// `/o/{org}/records/{type}/{id}`, or nothing inside an embed.
+    /// `/o/{org}/records/{type}/{id}`, or nothing inside an embed or a host
+    /// without history pages.
     pub fn record_path(&self, entity: &EntityRef) -> Option<String> {
-        let org = self.0.get_untracked();
-        (!org.starts_with("vt1.")).then(|| {
+        let org = self.org.get_untracked();
+        (self.history && !org.starts_with("vt1.")).then(|| {
             format!("/o/{org}/records/{}/{}", encode_segment(&entity.entity_type), encode_segment(&entity.id))
         })
     }
@@ -37,7 +43,7 @@ pub fn RecordNav(event_id: uuid::Uuid, entity: EntityRef) -> impl IntoView {
     let org = use_context::<TimelineOrg>();
     let history = org.and_then(|o| o.record_path(&entity));
     let neighbours = LocalResource::new(move || {
-        let org = org.map(|o| o.0.get_untracked()).unwrap_or_default();
+        let org = org.map(|o| o.org.get_untracked()).unwrap_or_default();
         adjacent_changes(org, event_id)
     });
     let side = move |label: &'static str, e: Option<AuditEvent>| match e {

@@ -18,6 +18,10 @@ struct MorePages {
     cursor: RwSignal<Option<Option<String>>>,
     loading: RwSignal<bool>,
     error: RwSignal<Option<String>>,
+    /// Entries per page; `None` is the server's default ([`PAGE_SIZE`]).
+    ///
+    /// [`PAGE_SIZE`]: crate::model::PAGE_SIZE
+    page_size: Option<usize>,
 }
 
 impl MorePages {
@@ -42,18 +46,32 @@ pub fn Timeline(
     /// Which filter controls show.
     #[prop(optional)]
     controls: Controls,
+    /// The view while the URL names no filter: a host's default (say, only
+    /// deletes). Unlike `scope` the reader can change it; clearing the
+    /// filters comes back to it.
+    #[prop(optional)]
+    initial: TimelineFilter,
+    /// Entries per page and per "Load more" (the server keeps it between 1
+    /// and [`MAX_PAGE_SIZE`](crate::model::MAX_PAGE_SIZE)); 50 when unset.
+    #[prop(optional)]
+    page_size: Option<usize>,
 ) -> impl IntoView {
     let query = use_query_map();
     let parsed = Memo::new(move |_| {
         query.with(|q| {
             // Keys a host page or an embed uses for itself are not filters.
-            TimelineFilter::from_pairs(
+            let (filter, ignored) = TimelineFilter::from_pairs(
                 q.into_iter().map(|(k, v)| (k.as_ref(), v)).filter(|(k, _)| !PAGE_KEYS.contains(k)),
-            )
+            );
+            let named = q.into_iter().any(|(k, _)| {
+                let k: &str = k.as_ref();
+                !PAGE_KEYS.contains(&k)
+            });
+            (if named { filter } else { initial.clone() }, ignored)
         })
     });
     let filter = Memo::new(move |_| parsed.with(|(f, _)| f.clone()));
-    provide_context(super::TimelineOrg(org));
+    provide_context(super::TimelineOrg { org, history: controls.history });
     let ignored = Memo::new(move |_| parsed.with(|(_, i)| i.clone()));
     let scope = StoredValue::new(scope);
     // The first page is a resource: it runs on the server for a cold URL and
@@ -61,7 +79,7 @@ pub fn Timeline(
     // newer one (the resource keeps only its latest run).
     let first_page = Resource::new(
         move || (org.get(), filter.get()),
-        move |(org, f)| list_events(org, f, scope.get_value(), None),
+        move |(org, f)| list_events(org, f, scope.get_value(), None, page_size),
     );
     // Counted in the browser only: the page never waits for a count.
     let count = LocalResource::new(move || count_events(org.get(), filter.get(), scope.get_value()));
@@ -81,6 +99,7 @@ pub fn Timeline(
         cursor: RwSignal::new(None),
         loading: RwSignal::new(false),
         error: RwSignal::new(None),
+        page_size,
     };
     // A new filter or org starts again from page one.
     Effect::watch(move || (org.get(), filter.get()), move |_, _, _| more.reset(), false);
@@ -343,8 +362,14 @@ fn EventList(
             more.loading.set(true);
             more.error.set(None);
             leptos::task::spawn_local(async move {
-                let result =
-                    list_events(org_now.clone(), asked_for.clone(), scope.get_value(), Some(cursor)).await;
+                let result = list_events(
+                    org_now.clone(),
+                    asked_for.clone(),
+                    scope.get_value(),
+                    Some(cursor),
+                    more.page_size,
+                )
+                .await;
                 // The view changed while this page was on its way: drop it.
                 if filter.get_untracked() != asked_for || org.get_untracked() != org_now {
                     return;

@@ -45,11 +45,21 @@ pub struct Controls {
     pub actors: bool,
     pub dates: bool,
     pub more: bool,
+    /// Links from entries to each record's history page.
+    pub history: bool,
 }
 
 impl Default for Controls {
     fn default() -> Controls {
-        Controls { search: true, actions: true, entity_types: true, actors: true, dates: true, more: true }
+        Controls {
+            search: true,
+            actions: true,
+            entity_types: true,
+            actors: true,
+            dates: true,
+            more: true,
+            history: true,
+        }
     }
 }
 

@@ -35,3 +35,6 @@ pub use word_diff::{Edit, Segment, word_diff};
 
 /// Entries per timeline page; "Load more" appends this many at a time.
 pub const PAGE_SIZE: usize = 50;
+/// The largest page a caller may ask for: a host's bigger widget, never a
+/// way around paging.
+pub const MAX_PAGE_SIZE: usize = 200;

@@ -90,8 +90,9 @@ impl EmbedLook {
 }
 
 fn controls_from(list: &str) -> Controls {
+    // An embed is one page: there is no history page to go to.
     if list.is_empty() {
-        return Controls::default();
+        return Controls { history: false, ..Controls::default() };
     }
     let has = |name: &str| list.split(',').any(|c| c.trim() == name);
     Controls {
@@ -101,6 +102,7 @@ fn controls_from(list: &str) -> Controls {
         actors: has("actors"),
         dates: has("dates"),
         more: has("more"),
+        history: false,
     }
 }
 
@@ -119,7 +121,7 @@ mod tests {
 
     #[test]
     fn controls_are_listed_or_all() {
-        assert_eq!(controls_from(""), Controls::default());
+        assert_eq!(controls_from(""), Controls { history: false, ..Controls::default() });
         let some = controls_from("search,dates");
         assert!(some.search && some.dates && !some.actors && !some.more);
         assert!(!controls_from("none").search);

@@ -13,7 +13,7 @@ use app::api::{AccessControl, AccessError, AuditStore, StoreError, ViewerCache};
 use app::components::Controls;
 use app::model::{
     ActorSummary, AuditEvent, ChainStatus, Cursor, EventCount, EventQuery, OrgRef, RecordNeighbors, Role,
-    TimelinePage, Viewer,
+    TimelineFilter, TimelinePage, Viewer,
 };
 use async_trait::async_trait;
 use axum::Router;
@@ -31,8 +31,27 @@ pub fn Dashboard() -> impl IntoView {
     view! {
         <h1>"Operations dashboard"</h1>
         <section class="widget" aria-label="Recent activity">
-            // Mounting the timeline: the org, and which controls to show.
-            <Timeline org="ops" controls=Controls { more: false, ..Controls::default() } />
+            // Mounting the timeline: the org, and which controls to show
+            // (this host has no record history pages to link to).
+            <Timeline org="ops" controls=Controls { more: false, history: false, ..Controls::default() } />
+        </section>
+    }
+}
+
+/// A second widget: invoices only unless the URL says otherwise, two at a
+/// time.
+#[component]
+pub fn InvoicesWidget() -> impl IntoView {
+    let invoices = TimelineFilter { entity_types: vec!["invoice".into()], ..TimelineFilter::default() };
+    view! {
+        <h1>"Billing"</h1>
+        <section class="widget" aria-label="Invoice activity">
+            <Timeline
+                org="ops"
+                initial=invoices
+                page_size=2
+                controls=Controls { history: false, ..Controls::default() }
+            />
         </section>
     }
 }
@@ -44,6 +63,7 @@ pub fn HostApp() -> impl IntoView {
             <main>
                 <Routes fallback=|| "Not found">
                     <Route path=StaticSegment("dashboard") view=Dashboard ssr=SsrMode::Async />
+                    <Route path=StaticSegment("invoices") view=InvoicesWidget ssr=SsrMode::Async />
                 </Routes>
             </main>
         </LeptosRouter>

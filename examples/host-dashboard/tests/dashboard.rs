@@ -72,3 +72,21 @@ async fn the_url_filters_the_mounted_timeline() {
     let (_, html) = get("/dashboard?q=nothing-like-this").await;
     assert!(html.contains("No events match these filters."));
 }
+
+#[tokio::test]
+async fn a_host_sets_the_initial_view_and_the_page_size() {
+    let (status, html) = get("/invoices").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(actions(&html), ["invoice.send", "invoice.create"], "invoices only, by default");
+    assert!(!html.contains("class=\"record-history\""), "no history pages in this host");
+    let more = MemoryStore::new((0..5).map(|i| event(i, "invoice.update", &format!("INV-{i}"))).collect());
+    let response =
+        router(Arc::new(more)).oneshot(Request::get("/invoices").body(Body::empty()).unwrap()).await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let html = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(actions(&html).len(), 2, "two to a page");
+    assert!(html.contains("Load more"), "and the rest one click away");
+    // A filter in the URL replaces the host's default view.
+    let (_, html) = get("/invoices?q=release").await;
+    assert_eq!(actions(&html), ["deploy.start"]);
+}

@@ -2,10 +2,9 @@
 //!
 //! CSV (RFC 4180: comma-separated, CRLF line ends, a header row, fields
 //! quoted when they hold a comma, quote or line break, quotes doubled) for
-//! people and spreadsheets; NDJSON (one [`AuditEvent`] JSON object per line,
+//! people and spreadsheets; NDJSON (one [`app::model::AuditEvent`] JSON object per line,
 //! its `seq` included) for programs, exact where CSV has to flatten.
 
-use app::model::AuditEvent;
 use chrono::SecondsFormat;
 
 use crate::store::export::ExportedEvent;
@@ -181,6 +180,7 @@ fn write_ndjson(out: &mut Vec<u8>, row: &ExportedEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::model::AuditEvent;
 
     fn cell(v: &str) -> String {
         let mut out = Vec::new();
