@@ -357,10 +357,8 @@ async fn csv_reads_back_with_every_column_and_neutralised_formulas(
     assert_eq!(ndjson.len(), 1);
     assert_eq!(ndjson[0]["entity"]["id"], "-5");
     assert_eq!(ndjson[0]["actor"]["name"], "=HYPERLINK(\"http://evil.example\",\"click\")");
-    let mut line = ndjson[0].clone();
-    let seq = line.as_object_mut().unwrap().remove("seq").unwrap();
-    assert!(seq.as_i64().unwrap() >= 1);
-    let event: AuditEvent = serde_json::from_value(line).unwrap();
+    assert!(ndjson[0]["seq"].as_i64().unwrap() >= 1, "its place in the chain");
+    let event: AuditEvent = serde_json::from_value(ndjson[0].clone()).unwrap();
     assert_eq!(&event, by_id[&event.id], "the line is the timeline's event");
 }
 

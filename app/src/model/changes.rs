@@ -253,36 +253,11 @@ fn diff_arrays(a: &[Value], b: &[Value]) -> Vec<FieldChange> {
     // Arrays in audit diffs are short; beyond this, compare by position.
     const MAX_CELLS: usize = 40_000;
     let (n, m) = (a.len(), b.len());
-    let mut ops: Vec<(Option<usize>, Option<usize>)> = Vec::new();
-    if (n + 1) * (m + 1) <= MAX_CELLS {
-        let width = m + 1;
-        let mut len = vec![0u32; (n + 1) * width];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                len[i * width + j] = if a[i] == b[j] {
-                    len[(i + 1) * width + j + 1] + 1
-                } else {
-                    len[(i + 1) * width + j].max(len[i * width + j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < n || j < m {
-            if i < n && j < m && a[i] == b[j] {
-                ops.push((Some(i), Some(j)));
-                i += 1;
-                j += 1;
-            } else if j == m || (i < n && len[(i + 1) * width + j] >= len[i * width + j + 1]) {
-                ops.push((Some(i), None));
-                i += 1;
-            } else {
-                ops.push((None, Some(j)));
-                j += 1;
-            }
-        }
+    let ops: Vec<(Option<usize>, Option<usize>)> = if (n + 1) * (m + 1) <= MAX_CELLS {
+        super::lcs::align(a, b)
     } else {
-        ops.extend((0..n.max(m)).map(|k| (Some(k).filter(|k| *k < n), Some(k).filter(|k| *k < m))));
-    }
+        (0..n.max(m)).map(|k| (Some(k).filter(|k| *k < n), Some(k).filter(|k| *k < m))).collect()
+    };
 
     let mut out = Vec::new();
     let (mut removed, mut added) = (Vec::new(), Vec::new());

@@ -8,6 +8,7 @@ mod event;
 #[cfg(feature = "ssr")]
 mod event_query;
 pub mod filter;
+mod lcs;
 pub mod query;
 mod user_agent;
 mod verb;

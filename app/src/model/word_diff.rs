@@ -68,37 +68,15 @@ fn tokens(text: &str) -> Vec<&str> {
     out
 }
 
-/// Appends the edit script of `a` -> `b` (an LCS, table of suffix lengths).
+/// Appends the edit script of `a` -> `b`, along their longest common
+/// subsequence.
 fn lcs_ops<'t>(a: &[&'t str], b: &[&'t str], ops: &mut Vec<(Edit, &'t str)>) {
-    let (n, m) = (a.len(), b.len());
-    let width = m + 1;
-    // The LCS is at most min(n, m) <= sqrt(MAX_CELLS) = 1,000: fits in u16.
-    let mut len = vec![0u16; (n + 1) * width];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            len[i * width + j] = if a[i] == b[j] {
-                len[(i + 1) * width + j + 1] + 1
-            } else {
-                len[(i + 1) * width + j].max(len[i * width + j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    while i < n && j < m {
-        if a[i] == b[j] {
-            ops.push((Edit::Same, a[i]));
-            i += 1;
-            j += 1;
-        } else if len[(i + 1) * width + j] >= len[i * width + j + 1] {
-            ops.push((Edit::Removed, a[i]));
-            i += 1;
-        } else {
-            ops.push((Edit::Added, b[j]));
-            j += 1;
-        }
-    }
-    ops.extend(a[i..].iter().map(|t| (Edit::Removed, *t)));
-    ops.extend(b[j..].iter().map(|t| (Edit::Added, *t)));
+    ops.extend(super::lcs::align(a, b).into_iter().filter_map(|step| match step {
+        (Some(i), Some(_)) => Some((Edit::Same, a[i])),
+        (Some(i), None) => Some((Edit::Removed, a[i])),
+        (None, Some(j)) => Some((Edit::Added, b[j])),
+        (None, None) => None,
+    }));
 }
 
 /// A space kept between two changes reads as noise (`a` -> `x`, ` ` kept,

@@ -5,6 +5,8 @@
 //! provides both as context, and mounts `<Timeline/>` like any component.
 //! The timeline's filters, URL state and server functions work unchanged.
 //! Built and tested with the workspace, never shipped in the product binary.
+// The timeline's view types nest deeply.
+#![recursion_limit = "256"]
 
 use std::sync::Arc;
 
