@@ -74,7 +74,7 @@ impl ExportReader {
         // deleted-entity lookup on the batch only), plus the chain position.
         let mut sql = QueryBuilder::<Postgres>::new(EVENT_COLUMNS);
         sql.push("FROM (SELECT * FROM audit_events WHERE org_id = ").push_bind(self.org_id);
-        push_conditions(&mut sql, &self.query);
+        push_conditions(&mut sql, self.org_id, &self.query);
         if let Some((at, id)) = self.after {
             sql.push(" AND (occurred_at, id) < (").push_bind(at).push(", ").push_bind(id).push(")");
         }

@@ -5,13 +5,14 @@
 use app::model::filter::action_type;
 use app::model::{EventQuery, TimelineFilter};
 use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
 
 /// Appends ` AND ...` for every condition of `query` to a statement whose
 /// `audit_events` rows are in scope unqualified (a `WHERE org_id = ...` must
-/// already be open).
-pub fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, query: &EventQuery) {
+/// already be open, for `org_id`).
+pub fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, org_id: Uuid, query: &EventQuery) {
     for f in &query.filters {
-        push_filter(sql, f);
+        push_filter(sql, org_id, f);
     }
     if let Some(from) = query.from {
         sql.push(" AND occurred_at >= ").push_bind(from);
@@ -21,7 +22,7 @@ pub fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, query: &EventQuery)
     }
 }
 
-fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &TimelineFilter) {
+fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, org_id: Uuid, f: &TimelineFilter) {
     for term in f.search_terms() {
         // lower() on the server folds the pattern exactly like the stored
         // search_text; escaping first keeps % and _ literal.
@@ -39,16 +40,9 @@ fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &TimelineFilter) {
         sql.push(" AND entity_type = ANY(").push_bind(f.entity_types.clone()).push(")");
     }
     if !f.actors.is_empty() {
-        // An actor value is an id exactly, or the start of a name or email.
-        let prefixes: Vec<String> =
-            f.actors.iter().map(|a| format!("{}%", escape_like(&a.to_lowercase()))).collect();
-        sql.push(" AND (actor_id = ANY(")
-            .push_bind(f.actors.clone())
-            .push(") OR lower(actor_name) LIKE ANY(")
-            .push_bind(prefixes.clone())
-            .push(") OR lower(actor_email) LIKE ANY(")
-            .push_bind(prefixes)
-            .push("))");
+        sql.push(" AND actor_id = ANY(");
+        push_actor_ids(sql, org_id, &f.actors);
+        sql.push(")");
     }
     if let Some(record) = &f.record {
         sql.push(" AND entity_id = ").push_bind(record.clone());
@@ -63,6 +57,49 @@ fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &TimelineFilter) {
     if let Some(country) = &f.country {
         sql.push(" AND country = ").push_bind(country.clone());
     }
+}
+
+/// An array of the ids of `org_id`'s actors that `actors` names: each value
+/// is an actor id exactly, or the start of an actor's name (as of their
+/// newest event) or email (any of their newest hundred events; some events,
+/// like a failed login, carry none). Resolved over the org's distinct actors
+/// (a skip scan of the actor index), so that a page can then walk the actor
+/// index rather than test every event.
+pub fn push_actor_ids(sql: &mut QueryBuilder<'_, Postgres>, org_id: Uuid, actors: &[String]) {
+    let prefixes: Vec<String> =
+        actors.iter().map(|a| format!("{}%", escape_like(&a.to_lowercase()))).collect();
+    sql.push(
+        "ARRAY(WITH RECURSIVE known(id) AS ( \
+           (SELECT ka.actor_id FROM audit_events ka WHERE ka.org_id = ",
+    )
+    .push_bind(org_id)
+    .push(
+        " ORDER BY ka.actor_id LIMIT 1) \
+           UNION ALL \
+           SELECT (SELECT kb.actor_id FROM audit_events kb WHERE kb.org_id = ",
+    )
+    .push_bind(org_id)
+    .push(
+        " AND kb.actor_id > known.id ORDER BY kb.actor_id LIMIT 1) \
+             FROM known WHERE known.id IS NOT NULL) \
+         SELECT known.id FROM known CROSS JOIN LATERAL ( \
+           SELECT kc.actor_name FROM audit_events kc WHERE kc.org_id = ",
+    )
+    .push_bind(org_id)
+    .push(" AND kc.actor_id = known.id ORDER BY kc.occurred_at DESC, kc.id DESC LIMIT 1) latest WHERE known.id = ANY(")
+    .push_bind(actors.to_vec())
+    .push(") OR lower(latest.actor_name) LIKE ANY(")
+    .push_bind(prefixes.clone())
+    .push(
+        ") OR EXISTS (SELECT 1 FROM (SELECT kd.actor_email FROM audit_events kd WHERE kd.org_id = ",
+    )
+    .push_bind(org_id)
+    .push(
+        " AND kd.actor_id = known.id ORDER BY kd.occurred_at DESC, kd.id DESC LIMIT 100) recent \
+           WHERE lower(recent.actor_email) LIKE ANY(",
+    )
+    .push_bind(prefixes)
+    .push(")))");
 }
 
 /// `(action = ANY(exact) OR action LIKE ANY(patterns))`. Exact actions stay
