@@ -254,7 +254,7 @@ test('keyboard: j/k and arrows move between entries, Enter expands, / searches, 
   await close(page);
 });
 
-test('axe finds no serious or critical violation on the timeline and an expanded entry', async () => {
+test('axe finds no serious or critical violation on the timeline, an expanded entry and a record history', async () => {
   const page = await open(ORG);
   assert.deepEqual(await axeViolations(page), [], 'timeline');
   await page.emulateMedia({ colorScheme: 'dark' });
@@ -272,4 +272,17 @@ test('axe finds no serious or critical violation on the timeline and an expanded
     assert.deepEqual(expanded.errors, []);
     await close(expanded);
   }
+
+  // A record's history, reached as a reader does: from a row's link.
+  const timeline = await open(ORG + '?q=.update');
+  const href = await timeline.locator('li.entry a.record-history').first().getAttribute('href');
+  await close(timeline);
+  const history = await open(href);
+  await history.getByRole('heading', { name: /^History of / }).waitFor();
+  assert.ok((await history.locator('li.entry').count()) > 0, 'the history lists its entries');
+  assert.deepEqual(await axeViolations(history), [], 'record history');
+  await history.emulateMedia({ colorScheme: 'dark' });
+  assert.deepEqual(await axeViolations(history), [], 'record history, dark');
+  assert.deepEqual(history.errors, []);
+  await close(history);
 });
