@@ -8,7 +8,7 @@
 // The timeline's view types nest deeply.
 #![recursion_limit = "256"]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use app::Timeline;
 use app::api::{AccessControl, AccessError, AuditStore, StoreError, ViewerCache};
@@ -93,11 +93,21 @@ pub fn router(store: Arc<dyn AuditStore>) -> Router {
         provide_context(ViewerCache::default());
     };
     Router::new()
-        .leptos_routes_with_context(&options, generate_route_list(HostApp), context, {
+        .leptos_routes_with_context(&options, routes(), context, {
             let options = options.clone();
             move || shell(options.clone())
         })
         .with_state(options)
+}
+
+/// The host's routes, listed once per process. Listing them renders the app
+/// with resource loading switched off process-wide (leptos-rs/leptos#4773),
+/// so a page rendered meanwhile on another thread could wait forever for a
+/// resource that never starts. A host that builds its router more than once
+/// (tests do, one per test) must not list the routes again.
+fn routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<leptos_axum::AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(HostApp)).clone()
 }
 
 /// The host's own sign-in: here everyone is the operator of org "ops".

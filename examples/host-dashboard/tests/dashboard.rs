@@ -44,10 +44,21 @@ async fn get(path: &str) -> (StatusCode, String) {
         event(4, "deploy.start", "Release 42"),
         event(3, "invoice.send", "INV-1"),
     ]));
-    let response = router(store).oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    render(store, path).await
+}
+
+/// One page of the host, failing (not hanging) if it is not rendered within
+/// a generous time: a render that waits forever is a bug to see.
+async fn render(store: Arc<MemoryStore>, path: &str) -> (StatusCode, String) {
+    let page = async {
+        let response = router(store).oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), page)
+        .await
+        .unwrap_or_else(|_| panic!("{path} was not rendered within 30 s"))
 }
 
 fn actions(html: &str) -> Vec<String> {
@@ -80,10 +91,7 @@ async fn a_host_sets_the_initial_view_and_the_page_size() {
     assert_eq!(actions(&html), ["invoice.send", "invoice.create"], "invoices only, by default");
     assert!(!html.contains("class=\"record-history\""), "no history pages in this host");
     let more = MemoryStore::new((0..5).map(|i| event(i, "invoice.update", &format!("INV-{i}"))).collect());
-    let response =
-        router(Arc::new(more)).oneshot(Request::get("/invoices").body(Body::empty()).unwrap()).await.unwrap();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    let html = String::from_utf8(body.to_vec()).unwrap();
+    let (_, html) = render(Arc::new(more), "/invoices").await;
     assert_eq!(actions(&html).len(), 2, "two to a page");
     assert!(html.contains("Load more"), "and the rest one click away");
     // A filter in the URL replaces the host's default view.
