@@ -16,7 +16,7 @@ step "cargo clippy"
 cargo clippy --locked -p app --features ssr --all-targets -- -D warnings
 cargo clippy --locked -p server --all-targets -- -D warnings
 cargo clippy --locked -p host-dashboard --all-targets -- -D warnings
-cargo clippy --locked -p audit-timeline --features ssr --bins -- -D warnings
+cargo clippy --locked -p audit-timeline --features ssr --bins --tests -- -D warnings
 cargo clippy --locked -p app --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 cargo clippy --locked -p audit-timeline --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
@@ -50,6 +50,7 @@ step "unit and store tests"
 cargo test --locked -p app --features ssr
 cargo test --locked -p server
 cargo test --locked -p host-dashboard
+cargo test --locked -p audit-timeline --features ssr --bin audit-timeline
 
 step "end-to-end tests (Chromium, release server, embedded PostgreSQL, demo data)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -61,6 +62,16 @@ for _ in $(seq 240); do
   sleep 0.5
 done
 BASE_URL="http://127.0.0.1:$port" AUDIT_BIN="$BIN" AUDIT_DATA_DIR="$work/e2e" \
-  node --test --test-concurrency=1 end2end/tests/ || {
+  node --test --test-concurrency=1 --test-timeout=300000 end2end/tests/ || {
   echo "--- server log" >&2; tail -50 "$work/server.log" >&2; exit 1;
 }
+
+step "benchmark smoke (a few thousand events; the full run is for people, not CI)"
+"$BIN" bench --bench-dir "$work/bench" --events 6000 --orgs 3 --runs 5 --export-rows 2000 \
+  --ingest-events 2000 --out "$work/benchmarks.md" >"$work/bench.log" 2>&1 || {
+  cat "$work/bench.log" >&2; exit 1;
+}
+for table in Targets "Paging the largest org" "Structured filters" "Substring search" "Browser bundle" \
+  "Server rendering" "Streaming export" "Ingestion" "Single events at a steady rate"; do
+  grep -q "^## $table\$" "$work/benchmarks.md" || { echo "the benchmark report has no '$table'" >&2; exit 1; }
+done

@@ -4,6 +4,9 @@
 // Leptos view types nest deeply; the default limit is too low for them.
 #![recursion_limit = "256"]
 
+mod bench;
+mod progress;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,6 +68,10 @@ enum Command {
     /// Manage an org's API keys for the ingestion and export API.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Load a large dataset into a dedicated embedded PostgreSQL, measure
+    /// reads, search, export, ingestion and the bundle against the real
+    /// server, and write the figures to a Markdown report.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -160,6 +167,11 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Bench(args)) = cli.command {
+        // The benchmark runs its own database; the global options are not
+        // used.
+        return bench::run(args, default_site_root()).await;
+    }
     // An empty DATABASE_URL means unset, as in most tools.
     let database_url = cli.database_url.as_deref().filter(|url| !url.trim().is_empty());
     let db = Database::open(database_url, &cli.data_dir).await?;
@@ -189,6 +201,8 @@ async fn run(cli: &Cli, db: &Database) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Serve(args)) => serve(db, &cli.data_dir, args.clone()).await,
+        // Handled in `main`, before any database is opened.
+        Some(Command::Bench(_)) => Ok(()),
         None => serve(db, &cli.data_dir, ServeArgs::parse_default()).await,
     }
 }
@@ -232,7 +246,7 @@ async fn load_demo(db: &Database, index: usize, opts: DemoOptions) -> anyhow::Re
     let org = demo_org(opts.seed, index);
     store::ensure_org(&db.admin, org.id, &org.slug, &org.name).await?;
     let total = opts.events;
-    let mut bar = Progress::new(&org.slug, total);
+    let mut bar = progress::Progress::new(&org.slug, total);
     let written =
         store::copy_events(&db.admin, org.id, server::demo::events(&org, &opts), |n| bar.update(n)).await?;
     bar.finish();
@@ -462,34 +476,4 @@ async fn shutdown_signal() {
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
-}
-
-/// A one-line progress bar on stderr.
-struct Progress {
-    label: String,
-    total: usize,
-    started: Instant,
-}
-
-impl Progress {
-    fn new(label: &str, total: usize) -> Progress {
-        Progress { label: label.to_string(), total: total.max(1), started: Instant::now() }
-    }
-
-    fn update(&mut self, done: usize) {
-        let width = 30;
-        let filled = done * width / self.total;
-        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-        eprint!(
-            "\r{} [{}{}] {done}/{} events, {rate:.0}/s   ",
-            self.label,
-            "#".repeat(filled.min(width)),
-            " ".repeat(width - filled.min(width)),
-            self.total
-        );
-    }
-
-    fn finish(&mut self) {
-        eprintln!();
-    }
 }

@@ -34,7 +34,37 @@ pub async fn list_events(
     after: Option<Cursor>,
     limit: usize,
 ) -> Result<TimelinePage, sqlx::Error> {
-    let mut sql = QueryBuilder::<Postgres>::new(EVENT_COLUMNS);
+    let mut sql = page_statement("", org_id, query, after, limit);
+    let mut tx = begin_snapshot(pool, org_id).await?;
+    let mut rows: Vec<EventRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    let head_seq = head_in(&mut tx, org_id).await?;
+    tx.commit().await?;
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if has_more {
+        rows.last().map(|r| Cursor { occurred_at: r.occurred_at, id: r.id }.encode())
+    } else {
+        None
+    };
+    Ok(TimelinePage {
+        events: rows.into_iter().map(EventRow::into_event).collect(),
+        next_cursor,
+        head_seq: Some(head_seq),
+    })
+}
+
+/// The statement that reads one page (see [`list_events`]), after `prefix`
+/// (`EXPLAIN …` to see its plan). Public for the benchmark, which runs it
+/// bare to measure what the rest of a page read costs.
+pub fn page_statement(
+    prefix: &str,
+    org_id: Uuid,
+    query: &EventQuery,
+    after: Option<Cursor>,
+    limit: usize,
+) -> QueryBuilder<'static, Postgres> {
+    let mut sql = QueryBuilder::<Postgres>::new(prefix);
+    sql.push(EVENT_COLUMNS);
     let (actors, query) = split_actors(query);
     let query = &query;
     if let Some(actors) = &actors {
@@ -63,23 +93,23 @@ pub async fn list_events(
         sql.push(") p ORDER BY p.occurred_at DESC, p.id DESC LIMIT ").push_bind((limit + 1) as i64);
     }
     sql.push(") e ORDER BY e.occurred_at DESC, e.id DESC");
+    sql
+}
 
+/// The plan PostgreSQL picks for a page read, as `EXPLAIN` prints it, read
+/// as the product reads (the app role, the org's snapshot): which index a
+/// filter walks shows why it is fast or slow.
+pub async fn page_plan(
+    pool: &PgPool,
+    org_id: Uuid,
+    query: &EventQuery,
+    limit: usize,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut sql = page_statement("EXPLAIN (COSTS OFF) ", org_id, query, None, limit);
     let mut tx = begin_snapshot(pool, org_id).await?;
-    let mut rows: Vec<EventRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
-    let head_seq = head_in(&mut tx, org_id).await?;
+    let lines: Vec<String> = sql.build_query_scalar().fetch_all(&mut *tx).await?;
     tx.commit().await?;
-    let has_more = rows.len() > limit;
-    rows.truncate(limit);
-    let next_cursor = if has_more {
-        rows.last().map(|r| Cursor { occurred_at: r.occurred_at, id: r.id }.encode())
-    } else {
-        None
-    };
-    Ok(TimelinePage {
-        events: rows.into_iter().map(EventRow::into_event).collect(),
-        next_cursor,
-        head_seq: Some(head_seq),
-    })
+    Ok(lines)
 }
 
 /// The first actor filter of `query`, taken out of it: a page walks those

@@ -1,0 +1,163 @@
+//! Writing: batches against one event at a time, through the API and
+//! through the store (chain, projection and indexes on), and the latency of
+//! single events sent at a steady rate.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use app::model::NewAuditEvent;
+use chrono::Utc;
+use server::demo::{DemoOptions, DemoOrg};
+use server::store;
+use sqlx::PgPool;
+
+use super::client::Client;
+use super::report::{Report, Table, per_second};
+use super::stats::{Stats, fmt_ms, ms, thousands};
+
+pub const BATCH: usize = 1000;
+
+/// Demo events for `org` as the API takes them: no id or org (the server
+/// assigns both).
+fn api_json(event: &NewAuditEvent) -> serde_json::Value {
+    let mut v = serde_json::to_value(event).expect("events serialise");
+    if let Some(map) = v.as_object_mut() {
+        map.remove("id");
+        map.remove("org_id");
+    }
+    v
+}
+
+fn events(org: &DemoOrg, seed: u64, n: usize) -> Vec<NewAuditEvent> {
+    let opts = DemoOptions { seed, events: n, until: Utc::now(), days: 1 };
+    server::demo::events(org, &opts).collect()
+}
+
+pub struct Ingest<'a> {
+    /// Signed with the ingest org's API key.
+    pub client: &'a mut Client,
+    pub app: &'a PgPool,
+    pub org: DemoOrg,
+    pub events: usize,
+}
+
+impl Ingest<'_> {
+    pub async fn run(&mut self, report: &mut Report) -> anyhow::Result<()> {
+        let n = self.events.max(BATCH);
+        let single_n = (n / 20).clamp(100, 5_000);
+        let mut table = Table::new(
+            "Ingestion",
+            &format!(
+                "Demo events into an org of their own, with the hash chain, the entity projection and every \
+                 index on. Batches of {BATCH}; the one-at-a-time rows are the baseline, measured in the same \
+                 run. API rows are `POST /api/v1/events` with an API key over one connection; store rows call \
+                 the store in-process."
+            ),
+            &["path", "events", "seconds", "events/s"],
+        );
+
+        let batch = events(&self.org, 1, n);
+        let started = Instant::now();
+        for chunk in batch.chunks(BATCH) {
+            let body = serde_json::json!({ "events": chunk.iter().map(api_json).collect::<Vec<_>>() });
+            self.client.post_json("/api/v1/events", serde_json::to_vec(&body)?).await?.ok()?;
+        }
+        let api_batched = rate_row(&mut table, "API, batches", n, started.elapsed());
+
+        let single = events(&self.org, 2, single_n);
+        let started = Instant::now();
+        for event in &single {
+            self.client.post_json("/api/v1/events", serde_json::to_vec(&api_json(event))?).await?.ok()?;
+        }
+        let api_single = rate_row(&mut table, "API, one per request", single_n, started.elapsed());
+
+        let batch = events(&self.org, 3, n);
+        let started = Instant::now();
+        for chunk in batch.chunks(BATCH) {
+            store::insert_events(self.app, chunk).await?;
+        }
+        let store_batched = rate_row(&mut table, "store, batches", n, started.elapsed());
+
+        let single = events(&self.org, 4, single_n);
+        let started = Instant::now();
+        for event in &single {
+            store::insert_events(self.app, std::slice::from_ref(event)).await?;
+        }
+        let store_single = rate_row(&mut table, "store, one per call", single_n, started.elapsed());
+        table.row(vec![
+            "batching gain (API / store)".into(),
+            String::new(),
+            String::new(),
+            format!("{:.0}× / {:.0}×", api_batched / api_single, store_batched / store_single),
+        ]);
+        report.add(table);
+        report.target(
+            "batched ingestion",
+            "≥ 30,000 events/s with chain and indexes",
+            format!("{} events/s through the API", thousands(api_batched as u64)),
+            api_batched >= 30_000.0,
+        );
+
+        let latency = self.steady(1000, Duration::from_secs(5), 16).await?;
+        let mut table = Table::timings(
+            "Single events at a steady rate",
+            "One event per `POST /api/v1/events`, 1,000 a second for 5 seconds over 16 connections. Latency \
+             is counted from when each request was due, so a server that falls behind shows it.",
+            "rate",
+        );
+        table.timing("1,000 events/s", latency);
+        report.add(table);
+        report.target(
+            "single-event ingestion at 1,000/s, p95",
+            "≤ 10 ms",
+            format!("{} ms", fmt_ms(latency.p95)),
+            latency.p95 <= 10.0,
+        );
+        Ok(())
+    }
+
+    /// Sends single events at `rate` per second for `period` over
+    /// `connections` connections; the latency of each from its due time.
+    async fn steady(&self, rate: usize, period: Duration, connections: usize) -> anyhow::Result<Stats> {
+        let total = rate * period.as_secs() as usize;
+        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+            events(&self.org, 5, total)
+                .iter()
+                .map(|e| serde_json::to_vec(&api_json(e)))
+                .collect::<Result<_, _>>()?,
+        );
+        let next = Arc::new(AtomicUsize::new(0));
+        let start = tokio::time::Instant::now() + Duration::from_millis(100);
+        let mut tasks = Vec::new();
+        for _ in 0..connections {
+            let mut client = self.client.another().await?;
+            let (bodies, next) = (bodies.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= bodies.len() {
+                        return anyhow::Ok(latencies);
+                    }
+                    let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+                    tokio::time::sleep_until(due).await;
+                    client.post_json("/api/v1/events", bodies[i].clone()).await?.ok()?;
+                    latencies.push(ms(due.elapsed()));
+                }
+            }));
+        }
+        let mut all = Vec::with_capacity(total);
+        for task in tasks {
+            all.extend(task.await??);
+        }
+        Stats::of(&all).ok_or_else(|| anyhow::anyhow!("no events sent"))
+    }
+}
+
+/// Adds a throughput row; returns events per second.
+fn rate_row(table: &mut Table, label: &str, n: usize, took: Duration) -> f64 {
+    let secs = took.as_secs_f64();
+    table.row(vec![label.into(), thousands(n as u64), format!("{secs:.2}"), per_second(n as u64, secs)]);
+    n as f64 / secs.max(1e-9)
+}
