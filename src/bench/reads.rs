@@ -199,11 +199,11 @@ impl Reads<'_> {
         .bind(self.org_id)
         .fetch_one(self.admin)
         .await?;
-        // The name of a record touched least often: a term with a handful of
-        // matches in millions of events.
+        // The shortest name of a record touched least often: a term as
+        // people type it, with a handful of matches in millions of events.
         let rare_name: String = sqlx::query_scalar(
             "SELECT entity_name FROM audit_events WHERE org_id = $1 AND length(entity_name) >= 6 \
-             GROUP BY entity_name ORDER BY count(*), length(entity_name) DESC, entity_name LIMIT 1",
+             GROUP BY entity_name ORDER BY count(*), length(entity_name), entity_name LIMIT 1",
         )
         .bind(self.org_id)
         .fetch_one(self.admin)
