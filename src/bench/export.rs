@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use anyhow::Context;
+
 use super::client::Client;
 use super::report::{Report, Table, per_second};
 use super::server_proc::ServerProcess;
@@ -29,16 +31,16 @@ impl Export<'_> {
         let mut worst_rate = f64::MAX;
         let mut growth = 0u64;
         for format in ["csv", "ndjson", "csv"] {
-            let (before, _) = self.server.memory_kib()?;
+            let rss = self.server.memory_reader();
+            let before = rss().context("the server has exited")?;
             let peak = Arc::new(AtomicU64::new(before));
             let done = Arc::new(AtomicBool::new(false));
             let sampler = {
-                let (peak, done) = (peak.clone(), done.clone());
-                let pid_mem = self.server.memory_reader();
+                let (peak, done, rss) = (peak.clone(), done.clone(), rss.clone());
                 tokio::spawn(async move {
                     while !done.load(Ordering::Relaxed) {
-                        if let Some(rss) = pid_mem() {
-                            peak.fetch_max(rss, Ordering::Relaxed);
+                        if let Some(now) = rss() {
+                            peak.fetch_max(now, Ordering::Relaxed);
                         }
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
@@ -50,7 +52,7 @@ impl Export<'_> {
             sampler.await?;
             let streamed = streamed?;
             anyhow::ensure!(streamed.status.is_success(), "export answered {}", streamed.status);
-            let (after, _) = self.server.memory_kib()?;
+            let after = rss().context("the server has exited")?;
             let rows = if format == "csv" { streamed.lines.saturating_sub(1) } else { streamed.lines };
             let secs = streamed.elapsed.as_secs_f64();
             let mb = streamed.bytes as f64 / 1e6;

@@ -52,22 +52,8 @@ impl ServerProcess {
         anyhow::bail!("the server did not answer on {addr} within a minute")
     }
 
-    /// The server's resident memory now and at its peak, in KiB.
-    pub fn memory_kib(&self) -> anyhow::Result<(u64, u64)> {
-        let pid = self.child.id().context("the server has exited")?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|r| r.split_whitespace().next()?.parse().ok())
-                .unwrap_or(0)
-        };
-        Ok((field("VmRSS:"), field("VmHWM:")))
-    }
-
     /// A reader of the server's resident memory (KiB), for a sampling task.
-    pub fn memory_reader(&self) -> impl Fn() -> Option<u64> + Send + 'static {
+    pub fn memory_reader(&self) -> impl Fn() -> Option<u64> + Clone + Send + 'static {
         let path = self.child.id().map(|pid| format!("/proc/{pid}/status"));
         move || {
             let status = std::fs::read_to_string(path.as_ref()?).ok()?;

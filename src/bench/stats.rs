@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+pub use app::components::thousands;
+
 /// A summary of timed runs, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stats {
@@ -50,19 +52,6 @@ pub fn ms(d: Duration) -> f64 {
 /// `12.345` as "12.35".
 pub fn fmt_ms(v: f64) -> String {
     format!("{v:.2}")
-}
-
-/// `1234567` as "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub use time::{
     ExactTime, LocalTime, RelativeTime, TimeZonePicker, exact_in_zone, local_to_utc, minute_in_zone,
     provide_clock, relative_time, use_time_zone, utc_offset_minutes,
 };
-pub use timeline::Timeline;
+pub use timeline::{Timeline, thousands};
 pub use toolbar::{Controls, Toolbar};
 
 /// The viewer's time zone, which typed and picked dates are read in: the

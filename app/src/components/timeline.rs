@@ -180,7 +180,15 @@ const PAGE_KEYS: [&str; 6] = ["token", "theme", "density", "accent", "font", "co
 
 /// "1 matching entry", "1,234 matching entries", "10,000+ matching entries".
 pub fn count_text(c: EventCount) -> String {
-    let digits = c.count.to_string();
+    let grouped = thousands(c.count);
+    let plus = if c.capped { "+" } else { "" };
+    let noun = if c.count == 1 && !c.capped { "entry" } else { "entries" };
+    format!("{grouped}{plus} matching {noun}")
+}
+
+/// `1234567` as "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
     let mut grouped = String::new();
     for (i, ch) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -188,9 +196,7 @@ pub fn count_text(c: EventCount) -> String {
         }
         grouped.push(ch);
     }
-    let plus = if c.capped { "+" } else { "" };
-    let noun = if c.count == 1 && !c.capped { "entry" } else { "entries" };
-    format!("{grouped}{plus} matching {noun}")
+    grouped
 }
 
 /// Why the timeline is not shown, in words, with the way forward.
