@@ -275,7 +275,11 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
     let (hub, live_listener) = server::live::LiveHub::listen(db.app.connect_options().as_ref().clone())
         .await
         .context("cannot listen for new events")?;
-    let live = server::http::LiveContext::new(hub.clone(), access.clone(), db.app.clone());
+    // One set of shares of expensive work for the whole process: pages,
+    // counts, exports, verifications and live streams, per viewer and org.
+    let admission = app::api::Admission::new();
+    let live = server::http::LiveContext::new(hub.clone(), access.clone(), db.app.clone())
+        .with_admission(admission.clone());
     let auth = AuthState::new(db.app.clone(), args.secure_cookies);
 
     let site_root = args.site_root.clone().unwrap_or_else(default_site_root);
@@ -286,10 +290,14 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
         .site_addr(args.listen)
         .build();
     let routes = generate_route_list(app::App);
-    let context = move || {
-        provide_context(store.clone());
-        provide_context(access.clone());
-        provide_context(ViewerCache::default());
+    let context = {
+        let admission = admission.clone();
+        move || {
+            provide_context(store.clone());
+            provide_context(access.clone());
+            provide_context(admission.clone());
+            provide_context(ViewerCache::default());
+        }
     };
     let router = Router::new()
         .leptos_routes_with_context(&options, routes, context, {
@@ -298,7 +306,9 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
         })
         .merge(server::auth::routes(auth.clone()))
         .merge(server::http::routes(
-            server::http::ApiContext::new(db.app.clone()).with_token_signer(token_signer),
+            server::http::ApiContext::new(db.app.clone())
+                .with_token_signer(token_signer)
+                .with_admission(admission),
         ))
         .merge(server::http::live_routes(live))
         .fallback(leptos_axum::file_and_error_handler(app::shell))
@@ -323,13 +333,12 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
         "Audit timeline at {url}{}",
         if demo { " (demo accounts are listed on the login page)" } else { "" }
     );
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            // Open live streams would otherwise hold the shutdown forever.
-            hub.close();
-        })
-        .await?;
+    server::http::serve(listener, router, async move {
+        shutdown_signal().await;
+        // Open live streams would otherwise hold the shutdown forever.
+        hub.close();
+    })
+    .await?;
     checkpointer.abort();
     live_listener.abort();
     Ok(())

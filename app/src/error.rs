@@ -23,6 +23,14 @@ pub enum AppError {
     /// on the server, never sent.
     #[error("the audit store is unavailable right now; try again in a moment")]
     Unavailable,
+    /// 429: too much of this kind of work is running for this viewer or org;
+    /// sent with `Retry-After: retry_after` seconds.
+    #[error("{message}")]
+    Busy { message: String, retry_after: u32 },
+    /// 503: the read ran past its time limit and was stopped; a narrower
+    /// filter (dates, a type, a person) makes it cheaper.
+    #[error("{0}")]
+    TooSlow(String),
     /// The request never got a proper answer (network, decoding).
     #[error("could not reach the server: {0}")]
     Transport(String),
@@ -40,7 +48,8 @@ impl AppError {
             AppError::Unauthenticated => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
-            AppError::Unavailable => 503,
+            AppError::Unavailable | AppError::TooSlow(_) => 503,
+            AppError::Busy { .. } => 429,
             AppError::Transport(_) => 502,
         }
     }

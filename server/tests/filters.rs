@@ -231,3 +231,68 @@ async fn neighbours_are_the_same_records_adjacent_changes(_o: PgPoolOptions, con
         Default::default()
     );
 }
+
+/// A search term under 3 characters cannot use the trigram index, so each
+/// page tests a bounded stretch of the log and continues after it: the
+/// matches all arrive, page by page, and no request reads the whole log.
+#[sqlx::test(migrations = "./migrations")]
+async fn short_terms_are_searched_a_bounded_stretch_at_a_time(o: PgPoolOptions, connect: PgConnectOptions) {
+    use app::model::SHORT_TERM_SCAN;
+    let owner = o.connect_with(connect.clone()).await.unwrap();
+    server::store::ensure_org(&owner, ORG, "acme", "Acme").await.unwrap();
+    // The oldest 20 events carry the term; the newer ones (more than one
+    // stretch of them) do not.
+    let (rare, plain) = (20, SHORT_TERM_SCAN + 30);
+    let events = (0..rare + plain).map(|i| {
+        let mut e =
+            event(ORG, t0() + chrono::Duration::seconds(i as i64), "invoice.update", &format!("inv_{i}"));
+        e.entity.name = Some(if i < rare { format!("ZQ-{i}") } else { format!("INV-{i}") });
+        e
+    });
+    server::store::copy_events(&owner, ORG, events, |_| {}).await.unwrap();
+    let store = PgAuditStore::new(app_pool(connect).await);
+
+    let short = q(TimelineFilter { q: "zq".into(), ..Default::default() });
+    let first = store.list_events(ORG, &short, None, 50).await.unwrap();
+    assert!(first.events.is_empty(), "the newest stretch has no match");
+    assert!(first.partial, "and says it stopped at its bound");
+    assert!(first.next_cursor.is_some(), "with a cursor to go on from");
+    let count = store.count_events(ORG, &short, 10_000).await.unwrap();
+    assert_eq!((count.count, count.capped), (0, true), "a count over one stretch says 'at least'");
+
+    let mut found = Vec::new();
+    let mut after = first.next_cursor.as_deref().and_then(Cursor::decode);
+    let mut pages = 1;
+    while let Some(cursor) = after {
+        let page = store.list_events(ORG, &short, Some(cursor), 50).await.unwrap();
+        found.extend(page.events.iter().map(|e| e.entity.id.clone()));
+        after = page.next_cursor.as_deref().and_then(Cursor::decode);
+        pages += 1;
+        assert!(pages < 10, "paging ends");
+    }
+    assert_eq!(found.len(), rare, "every match arrives: {found:?}");
+    assert_eq!(found.first().map(String::as_str), Some("inv_19"), "newest first");
+
+    // Three characters use the index: no bound, one page.
+    let long = q(TimelineFilter { q: "zq-".into(), ..Default::default() });
+    let page = store.list_events(ORG, &long, None, 50).await.unwrap();
+    assert_eq!((page.events.len(), page.partial, page.next_cursor.is_none()), (rare, false, true));
+}
+
+/// Every read runs under a statement timeout, and its cancellation is told
+/// apart from other failures (the UI says "too slow; narrow it", not
+/// "unavailable").
+#[sqlx::test(migrations = "./migrations")]
+async fn reads_are_cancelled_at_their_timeout(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect).await;
+    let mut tx = server::store::tenant::begin_read(&app, ORG, true, std::time::Duration::from_millis(100))
+        .await
+        .unwrap();
+    let err = sqlx::query("SELECT pg_sleep(2)").execute(&mut *tx).await.unwrap_err();
+    assert!(server::store::tenant::is_timeout(&err), "{err}");
+    drop(tx);
+    // The timeout was LOCAL: the pooled connection does not keep it.
+    let mut tx = app.begin().await.unwrap();
+    let timeout: String = sqlx::query_scalar("SHOW statement_timeout").fetch_one(&mut *tx).await.unwrap();
+    assert_ne!(timeout, "100ms");
+}

@@ -6,10 +6,14 @@
 #[cfg(feature = "ssr")]
 mod access;
 #[cfg(feature = "ssr")]
+mod admission;
+#[cfg(feature = "ssr")]
 mod store;
 
 #[cfg(feature = "ssr")]
 pub use access::{AccessControl, AccessError};
+#[cfg(feature = "ssr")]
+pub use admission::{Admission, Busy, Permit, Shares, Work, viewer_key};
 #[cfg(feature = "ssr")]
 pub use store::{AuditStore, StoreError, ViewerCache};
 
@@ -45,8 +49,9 @@ pub async fn list_events(
     };
     let query = store::query_for(&viewer, [scope, filter])?;
     if query.is_empty_window() {
-        return Ok(TimelinePage { events: Vec::new(), next_cursor: None, head_seq: None });
+        return Ok(TimelinePage { events: Vec::new(), next_cursor: None, head_seq: None, partial: false });
     }
+    let _permit = store::admit(Work::Read, org_id, &viewer)?;
     let limit = page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
     store.list_events(org_id, &query, cursor, limit).await.map_err(store::unavailable)
 }
@@ -72,6 +77,7 @@ pub async fn events_since(
     if query.is_empty_window() {
         return Ok(EventsSince { events: Vec::new(), head_seq: after_seq });
     }
+    let _permit = store::admit(Work::Read, org_id, &viewer)?;
     let (events, head_seq) =
         store.events_since(org_id, &query, after_seq, SINCE_BATCH).await.map_err(store::unavailable)?;
     Ok(EventsSince { events, head_seq })
@@ -91,6 +97,7 @@ pub async fn count_events(
     if query.is_empty_window() {
         return Ok(EventCount { count: 0, capped: false });
     }
+    let _permit = store::admit(Work::Count, org_id, &viewer)?;
     store.count_events(org_id, &query, COUNT_CAP).await.map_err(store::unavailable)
 }
 
@@ -104,6 +111,7 @@ pub async fn list_actors(org: String, search: String) -> Result<Vec<ActorSummary
         return Ok(Vec::new());
     }
     let search: String = search.trim().chars().take(100).collect();
+    let _permit = store::admit(Work::Read, org_id, &viewer)?;
     store.actors(org_id, &search, 50).await.map_err(store::unavailable)
 }
 
@@ -116,6 +124,7 @@ pub async fn adjacent_changes(
     let (store, org_id, viewer) = store::authorize(&org, true).await?;
     // A scoped viewer (an embed) sees neighbours inside its scope only.
     let within = store::query_for(&viewer, [])?;
+    let _permit = store::admit(Work::Read, org_id, &viewer)?;
     store.record_neighbors(org_id, id, &within).await.map_err(store::unavailable)
 }
 
@@ -127,6 +136,7 @@ pub async fn entity_types(org: String) -> Result<Vec<String>, AppError> {
         // A scoped viewer (an embed) is not told what else the log holds.
         return Ok(viewer.scope.entity_types);
     }
+    let _permit = store::admit(Work::Read, org_id, &viewer)?;
     store.entity_types(org_id).await.map_err(store::unavailable)
 }
 
@@ -148,6 +158,7 @@ pub async fn verify_chain(org: String) -> Result<ChainStatus, AppError> {
             "Only owners and admins can run a verification.".into(),
         )));
     }
+    let _permit = store::admit(Work::Verify, org_id, &viewer)?;
     store.verify_chain(org_id).await.map_err(store::unavailable)
 }
 

@@ -76,8 +76,19 @@ pub trait AuditStore: Send + Sync + 'static {
 
 /// A failure inside a store. Its text is for the server's log only.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    #[error("{0}")]
+    Failed(String),
+    /// The read ran past its time limit and was cancelled.
+    #[error("the read ran past its time limit")]
+    TimedOut,
+}
+
+impl StoreError {
+    pub fn failed(detail: impl std::fmt::Display) -> StoreError {
+        StoreError::Failed(detail.to_string())
+    }
+}
 
 /// The store, the org id and the viewer for a request about `org_slug`,
 /// once the session and membership are checked, and with `need_view`, the
@@ -172,17 +183,46 @@ pub(super) fn query_for<const N: usize>(
 }
 
 /// Sets the HTTP status of the server function's response to match `err`
-/// (server functions would otherwise answer every error with a 500).
+/// (server functions would otherwise answer every error with a 500), and
+/// for a 429 the `Retry-After` it promises.
 pub(super) fn fail(err: AppError) -> AppError {
     if let (Some(res), Ok(status)) =
         (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(err.status()))
     {
         res.set_status(status);
+        if let AppError::Busy { retry_after, .. } = &err {
+            res.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after));
+        }
     }
     err
 }
 
 pub(super) fn unavailable(err: StoreError) -> AppError {
-    tracing::error!("audit store error: {err}");
-    fail(AppError::Unavailable)
+    match err {
+        StoreError::TimedOut => fail(AppError::TooSlow(
+            "This view took too long to read and was stopped. Narrow it with a date range, a type or a \
+             person, or use a longer search term."
+                .into(),
+        )),
+        StoreError::Failed(detail) => {
+            tracing::error!("audit store error: {detail}");
+            fail(AppError::Unavailable)
+        }
+    }
+}
+
+/// A permit for `work` by `viewer` in `org_id` from the process's
+/// [`Admission`](super::Admission), or the 429 that says to come back later.
+/// Without an admission in context (an embedding host that provides none),
+/// everything is admitted.
+pub(super) fn admit(
+    work: super::Work,
+    org_id: Uuid,
+    viewer: &Viewer,
+) -> Result<Option<super::Permit>, AppError> {
+    let Some(admission) = use_context::<super::Admission>() else { return Ok(None) };
+    admission
+        .admit(work, org_id, viewer)
+        .map(Some)
+        .map_err(|busy| fail(AppError::Busy { message: busy.message, retry_after: busy.retry_after }))
 }

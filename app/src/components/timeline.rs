@@ -153,7 +153,7 @@ pub fn Timeline(
                 >
                     {move || Suspend::new(async move {
                         match first_page.await {
-                            Ok(page) if page.events.is_empty() => {
+                            Ok(page) if page.events.is_empty() && page.next_cursor.is_none() => {
                                 let reload = move || {
                                     first_page.refetch();
                                     count.refetch();
@@ -300,6 +300,7 @@ fn EventList(
     // in their place.
     let first = RwSignal::new(page.events);
     let first_cursor = page.next_cursor.clone();
+    let partial = page.partial;
     let next_cursor = move || more.cursor.get().unwrap_or_else(|| first_cursor.clone());
     // Whether a new event has a place on the list: above its last row, or
     // anywhere once the list reaches the beginning of the log. Older ones
@@ -405,6 +406,15 @@ fn EventList(
             seen=new_events.seen()
             on_merge=merge
         />
+        {partial.then(|| view! {
+            <p class="notice partial" role="note">
+                {format!(
+                    "Search terms shorter than 3 characters are tested {} events at a time. Load more \
+                     searches older events; a longer term or a date range finds them faster.",
+                    thousands(crate::model::SHORT_TERM_SCAN as u64),
+                )}
+            </p>
+        })}
         <ol class="entries" aria-label="Audit log">
             <For each=move || first.get() key=|event| event.id let:event>
                 <EntryRow event />

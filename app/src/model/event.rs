@@ -146,6 +146,12 @@ pub struct TimelinePage {
     /// store cannot say (then the timeline has no live tail).
     #[serde(default)]
     pub head_seq: Option<i64>,
+    /// The read stopped at its work bound before filling the page (a search
+    /// term too short for the search index is tested on a bounded stretch of
+    /// the log per request): `next_cursor` continues after that stretch,
+    /// so fewer rows, even none, do not mean the end of the matches.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 /// What is new in an org's log since a seq, as the live tail asks for it.

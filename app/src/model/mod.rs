@@ -39,3 +39,9 @@ pub const PAGE_SIZE: usize = 50;
 /// The largest page a caller may ask for: a host's bigger widget, never a
 /// way around paging.
 pub const MAX_PAGE_SIZE: usize = 200;
+
+/// Most events one page read tests against a search term too short for the
+/// trigram index (fewer than 3 characters), which can only be checked row
+/// by row: for a term that matches nothing that would be the whole log. The
+/// page's cursor continues after the stretch tested.
+pub const SHORT_TERM_SCAN: usize = 20_000;

@@ -188,7 +188,7 @@ impl AuditStore for MemoryStore {
             _ => None,
         };
         // No chain here, so no live tail: the page says so with no head.
-        Ok(TimelinePage { events, next_cursor, head_seq: None })
+        Ok(TimelinePage { events, next_cursor, head_seq: None, partial: false })
     }
 
     async fn count_events(
@@ -232,6 +232,6 @@ impl AuditStore for MemoryStore {
     }
 
     async fn verify_chain(&self, _org_id: Uuid) -> Result<ChainStatus, StoreError> {
-        Err(StoreError("this store keeps no hash chain".into()))
+        Err(StoreError::failed("this store keeps no hash chain"))
     }
 }

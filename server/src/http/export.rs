@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use app::api::{AccessControl, AccessError};
+use app::api::{Admission, Busy, Permit, Work};
 use app::model::{Actor, ActorKind, EntityRef, EventContext, EventQuery, NewAuditEvent, TimelineFilter};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
@@ -31,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use sqlx::PgPool;
-use tokio::sync::{Semaphore, SemaphorePermit, mpsc};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 pub use format::{CSV_COLUMNS, ExportFormat, write_cell};
@@ -66,12 +67,6 @@ pub const FILTER_KEYS: [&str; 13] = [
 /// which the page does not read as filters and neither does its export.
 const PAGE_KEYS: [&str; 2] = ["token", "theme"];
 
-/// Exports running at once in this process. Each holds one pooled
-/// connection for as long as its client keeps reading; four of the app
-/// pool's sixteen leave the timeline and ingestion room.
-static EXPORT_SLOTS: Semaphore = Semaphore::const_new(4);
-/// How long a request waits for a free slot before a 503.
-const SLOT_WAIT: Duration = Duration::from_secs(10);
 /// Bytes gathered before handing a piece to the connection: large enough
 /// for few wake-ups per batch, small enough to keep memory flat.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -82,6 +77,12 @@ const PIECES_AHEAD: usize = 4;
 /// A client that reads nothing for this long is dropped, so a stalled
 /// download cannot hold a database snapshot and a slot forever.
 const STALL_LIMIT: Duration = Duration::from_secs(300);
+/// The longest one export may stream, however steadily its client reads: a
+/// snapshot held open for hours keeps PostgreSQL from cleaning up behind
+/// every write made since. Half an hour is a few hundred million rows at
+/// the export's speed; a bigger one is cut (the client sees an incomplete
+/// transfer, and the record says so) and should be split by date.
+const MAX_EXPORT_TIME: Duration = Duration::from_secs(30 * 60);
 
 /// Exports the events of the API key's org that match the filters, newest
 /// first, as CSV or NDJSON.
@@ -121,7 +122,8 @@ const STALL_LIMIT: Duration = Duration::from_secs(300);
          headers(("Content-Disposition" = String, description = "`attachment; filename=\"audit-log-<org>-<filter>-<UTC time>.<csv|ndjson>\"`"))),
         (status = 400, description = "An unknown parameter or an unusable value: every problem listed, each naming its parameter.", body = ErrorBody),
         (status = 401, description = "Missing, unknown or revoked API key.", body = ErrorBody),
-        (status = 503, description = "The store is unavailable or too many exports are running; retry later.", body = ErrorBody),
+        (status = 429, description = "Too many exports are running for this key or org; retry after the `Retry-After` seconds.", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry later.", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -155,10 +157,11 @@ pub async fn api_export(State(api): State<ApiContext>, caller: ApiKeyAuth, reque
         query,
         actor,
         context: context(&parts),
+        who: format!("key:{}", caller.key_id),
     };
-    match start(job).await {
+    match start(job, &api.admission).await {
         Ok(response) => response,
-        Err(Refused::Busy) => busy_json(),
+        Err(Refused::Busy(busy)) => busy_json(&busy),
         Err(Refused::Store(e)) => ApiError::from(e).into_response(),
     }
 }
@@ -262,11 +265,14 @@ async fn ui_export(api: ApiContext, org: String, format: ExportFormat, request: 
         query,
         actor,
         context: context(&parts),
+        who: app::api::viewer_key(&viewer),
     };
-    match start(job).await {
+    match start(job, &api.admission).await {
         Ok(response) => response,
-        Err(Refused::Busy) => {
-            text(StatusCode::SERVICE_UNAVAILABLE, "Too many exports are running; try again in a minute.")
+        Err(Refused::Busy(busy)) => {
+            let mut response = text(StatusCode::TOO_MANY_REQUESTS, &busy.message);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(busy.retry_after));
+            response
         }
         Err(Refused::Store(e)) => {
             tracing::error!("export: {e}");
@@ -345,11 +351,13 @@ struct Job {
     query: EventQuery,
     actor: Actor,
     context: EventContext,
+    /// Whose share of exports this takes (a person, an embed, an API key).
+    who: String,
 }
 
 enum Refused {
-    /// Every export slot stayed taken.
-    Busy,
+    /// The caller, the org or the process already runs its share of exports.
+    Busy(Busy),
     Store(sqlx::Error),
 }
 
@@ -363,14 +371,11 @@ enum Piece {
     Done,
 }
 
-/// Takes a slot, opens the snapshot (so a database that cannot be reached
-/// is an error status, not a broken download), and answers with the
-/// stream.
-async fn start(job: Job) -> Result<Response, Refused> {
-    let permit = tokio::time::timeout(SLOT_WAIT, EXPORT_SLOTS.acquire())
-        .await
-        .map_err(|_| Refused::Busy)?
-        .map_err(|_| Refused::Busy)?;
+/// Takes a share of exports, opens the snapshot (so a database that cannot
+/// be reached is an error status, not a broken download), and answers with
+/// the stream.
+async fn start(job: Job, admission: &Admission) -> Result<Response, Refused> {
+    let permit = admission.admit_as(Work::Export, job.org_id, &job.who).map_err(Refused::Busy)?;
     let started = Utc::now();
     let reader =
         ExportReader::open(&job.pool, job.org_id, job.query.clone()).await.map_err(Refused::Store)?;
@@ -426,12 +431,8 @@ async fn start(job: Job) -> Result<Response, Refused> {
 
 /// Reads batch after batch and hands them over as formatted pieces. Stops
 /// as soon as the connection is gone (the receiver dropped) or stalls.
-async fn produce(
-    mut reader: ExportReader,
-    format: ExportFormat,
-    tx: mpsc::Sender<Piece>,
-    _slot: SemaphorePermit<'static>,
-) {
+async fn produce(mut reader: ExportReader, format: ExportFormat, tx: mpsc::Sender<Piece>, _share: Permit) {
+    let started = tokio::time::Instant::now();
     let send = |piece: Piece| {
         let tx = tx.clone();
         async move { matches!(tokio::time::timeout(STALL_LIMIT, tx.send(piece)).await, Ok(Ok(()))) }
@@ -449,6 +450,10 @@ async fn produce(
         };
         if batch.is_empty() {
             break;
+        }
+        if started.elapsed() > MAX_EXPORT_TIME {
+            tracing::warn!("export: stopped after {} s, its time limit", MAX_EXPORT_TIME.as_secs());
+            return;
         }
         for row in &batch {
             format.write(&mut buf, row);
@@ -616,17 +621,17 @@ fn bad_query(errors: Vec<FieldError>) -> Response {
     (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
-fn busy_json() -> Response {
+fn busy_json(busy: &Busy) -> Response {
     let body = ErrorBody {
         error: ErrorDetail {
-            code: "unavailable".into(),
-            message: "too many exports are running; retry shortly".into(),
+            code: "too_many_requests".into(),
+            message: busy.message.clone(),
             field: None,
             errors: Vec::new(),
         },
     };
-    let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(busy.retry_after));
     response
 }
 

@@ -18,7 +18,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::api::{AccessControl, AccessError};
+use app::api::{AccessControl, AccessError, Admission, Permit, Work};
 use app::error::AppError;
 use app::model::Viewer;
 use axum::Json;
@@ -48,6 +48,8 @@ pub struct LiveContext {
     pub keep_alive: Duration,
     /// How often a running stream checks that its viewer may still read.
     pub recheck: Duration,
+    /// Streams per viewer, per org and per process (see [`Work::LiveStream`]).
+    pub admission: Admission,
 }
 
 impl LiveContext {
@@ -58,17 +60,37 @@ impl LiveContext {
             pool,
             keep_alive: Duration::from_secs(15),
             recheck: Duration::from_secs(60),
+            admission: Admission::new(),
         }
     }
+
+    /// Counts streams in `admission`, shared with the rest of the process.
+    pub fn with_admission(mut self, admission: Admission) -> LiveContext {
+        self.admission = admission;
+        self
+    }
 }
+
+/// Head reads after a resync (the listener lost its connection, so every
+/// stream must ask the database where its org stands) run this many at a
+/// time, each after a random pause of up to [`RESYNC_SPREAD`]: a thousand
+/// open streams must not all query the database the moment it comes back.
+static RESYNC_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+const RESYNC_SPREAD: Duration = Duration::from_secs(3);
 
 /// How long a browser waits before reconnecting a dropped stream.
 const RETRY: Duration = Duration::from_secs(2);
 
 pub async fn stream(State(ctx): State<LiveContext>, Path(org): Path<String>, parts: Parts) -> Response {
-    let org_id = match allowed(ctx.access.as_ref(), &parts, &org).await {
-        Ok(org_id) => org_id,
+    let (org_id, viewer) = match allowed(ctx.access.as_ref(), &parts, &org).await {
+        Ok(found) => found,
         Err(err) => return refuse(err),
+    };
+    let permit = match ctx.admission.admit(Work::LiveStream, org_id, &viewer) {
+        Ok(permit) => permit,
+        Err(busy) => {
+            return refuse(AppError::Busy { message: busy.message, retry_after: busy.retry_after });
+        }
     };
     // Subscribe before reading the head: a write landing between the two is
     // then either in the head or heard on the channel, never neither.
@@ -82,7 +104,17 @@ pub async fn stream(State(ctx): State<LiveContext>, Path(org): Path<String>, par
     };
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + ctx.recheck, ctx.recheck);
     recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let tail = Tail { signals, first: Some(head), sent: head, org_id, org, parts, recheck, ctx: ctx.clone() };
+    let tail = Tail {
+        signals,
+        first: Some(head),
+        sent: head,
+        org_id,
+        org,
+        parts,
+        recheck,
+        ctx: ctx.clone(),
+        _permit: permit,
+    };
     let mut response =
         Sse::new(events(tail)).keep_alive(KeepAlive::new().interval(ctx.keep_alive)).into_response();
     // Reverse proxies (nginx) would otherwise hold events back in a buffer.
@@ -90,9 +122,9 @@ pub async fn stream(State(ctx): State<LiveContext>, Path(org): Path<String>, par
     response
 }
 
-/// The org id when the request's viewer may read `org`'s audit log, with
-/// the answers page reads give otherwise.
-async fn allowed(access: &dyn AccessControl, parts: &Parts, org: &str) -> Result<Uuid, AppError> {
+/// The org id and the viewer when the request's viewer may read `org`'s
+/// audit log, with the answers page reads give otherwise.
+async fn allowed(access: &dyn AccessControl, parts: &Parts, org: &str) -> Result<(Uuid, Viewer), AppError> {
     let (viewer, org_id) = access.viewer(parts, org).await.map_err(|e| match e {
         AccessError::Unauthenticated => AppError::Unauthenticated,
         AccessError::NoSuchOrg => AppError::NotFound(format!("there is no org '{org}' you belong to")),
@@ -104,7 +136,7 @@ async fn allowed(access: &dyn AccessControl, parts: &Parts, org: &str) -> Result
     if !viewer.role.can_view_audit_log() {
         return Err(AppError::Forbidden(forbidden_message(&viewer)));
     }
-    Ok(org_id)
+    Ok((org_id, viewer))
 }
 
 fn forbidden_message(viewer: &Viewer) -> String {
@@ -119,7 +151,15 @@ fn forbidden_message(viewer: &Viewer) -> String {
 /// The error as the server functions send it: its status, and the same JSON.
 fn refuse(err: AppError) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(err)).into_response()
+    let retry_after = match &err {
+        AppError::Busy { retry_after, .. } => Some(*retry_after),
+        _ => None,
+    };
+    let mut response = (status, Json(err)).into_response();
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }
 
 struct Tail {
@@ -133,6 +173,17 @@ struct Tail {
     parts: Parts,
     recheck: Interval,
     ctx: LiveContext,
+    /// This stream's share; given back when the stream ends.
+    _permit: Permit,
+}
+
+/// The org's head after a resync: after a random pause, a few at a time.
+async fn resync_head(pool: &PgPool, org_id: Uuid) -> Result<i64, sqlx::Error> {
+    let [a, b] = crate::random::bytes::<2>();
+    let pause = RESYNC_SPREAD.mul_f64(f64::from(u16::from_le_bytes([a, b])) / f64::from(u16::MAX));
+    tokio::time::sleep(pause).await;
+    let _turn = RESYNC_READS.acquire().await;
+    crate::store::head_seq(pool, org_id).await
 }
 
 fn head_event(seq: i64) -> Event {
@@ -151,7 +202,7 @@ fn events(tail: Tail) -> impl Stream<Item = Result<Event, Infallible>> {
                     // Lagging or a listener reconnect may have cost signals:
                     // the database knows the head.
                     Ok(LiveSignal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        match crate::store::head_seq(&tail.ctx.pool, tail.org_id).await {
+                        match resync_head(&tail.ctx.pool, tail.org_id).await {
                             Ok(seq) => seq,
                             Err(err) => {
                                 tracing::warn!("live tail: resync of {}: {err}", tail.org_id);

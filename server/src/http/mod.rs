@@ -8,6 +8,7 @@ pub mod events;
 pub mod export;
 pub mod live;
 pub mod openapi;
+mod serve;
 mod validate;
 mod verify;
 pub mod viewer_tokens;
@@ -22,6 +23,7 @@ use sqlx::PgPool;
 pub use error::{ApiError, ErrorBody, ErrorDetail, FieldError};
 pub use events::Accepted;
 pub use live::LiveContext;
+pub use serve::serve;
 
 /// What the API handlers share.
 #[derive(Clone)]
@@ -32,11 +34,19 @@ pub struct ApiContext {
     pub limits: Limits,
     /// Signs viewer tokens; without it, minting answers 500.
     pub token_signer: Option<std::sync::Arc<crate::chain::ChainSigner>>,
+    /// Shares of expensive work (exports, verifications) per caller, org and
+    /// process; the same counters the server functions use.
+    pub admission: app::api::Admission,
 }
 
 impl ApiContext {
     pub fn new(pool: PgPool) -> ApiContext {
-        ApiContext { pool, limits: Limits::default(), token_signer: None }
+        ApiContext { pool, limits: Limits::default(), token_signer: None, admission: Default::default() }
+    }
+
+    pub fn with_admission(mut self, admission: app::api::Admission) -> ApiContext {
+        self.admission = admission;
+        self
     }
 
     pub fn with_token_signer(mut self, signer: std::sync::Arc<crate::chain::ChainSigner>) -> ApiContext {

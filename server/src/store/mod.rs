@@ -125,5 +125,5 @@ fn chain_status(report: &crate::chain::VerifyReport) -> ChainStatus {
 }
 
 fn store_error(err: sqlx::Error) -> StoreError {
-    StoreError(err.to_string())
+    if tenant::is_timeout(&err) { StoreError::TimedOut } else { StoreError::failed(err) }
 }

@@ -9,8 +9,48 @@
 //! A query that forgot its `WHERE org_id = ...` still sees one org only, and
 //! with no org set it sees nothing.
 
+use std::time::Duration;
+
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
+
+/// How long one read statement of a page, a menu or the live tail may run.
+/// Well-indexed reads take milliseconds even at ten million events; one that
+/// runs for seconds is a filter the indexes cannot serve, and past this it is
+/// cancelled so that it cannot hold a connection others are waiting for.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A read transaction scoped to `org_id` whose statements are cancelled
+/// after `timeout`; with `snapshot`, on one REPEATABLE READ snapshot (every
+/// statement sees the same committed events and chain head). Read-only, so
+/// it never fails to serialize. The org and the timeout are set in one
+/// round trip, both LOCAL: they end with the transaction, which also keeps
+/// them right behind a transaction-mode pooler.
+pub async fn begin_read(
+    pool: &PgPool,
+    org_id: Uuid,
+    snapshot: bool,
+    timeout: Duration,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool
+        .begin_with(if snapshot {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        } else {
+            "BEGIN READ ONLY"
+        })
+        .await?;
+    sqlx::query("SELECT set_config('app.org_id', $1, true), set_config('statement_timeout', $2, true)")
+        .bind(org_id.to_string())
+        .bind(format!("{}ms", timeout.as_millis()))
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Whether `err` is PostgreSQL cancelling a statement at its timeout.
+pub fn is_timeout(err: &sqlx::Error) -> bool {
+    err.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "57014")
+}
 
 /// A transaction scoped to `org_id`.
 pub async fn begin_for_org(

@@ -10,7 +10,13 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use app::model::SHORT_TERM_SCAN;
+
 use super::filter_sql::{escape_like, push_actor_ids, push_conditions};
+use super::tenant::READ_TIMEOUT;
+
+/// A count is a nicety beside the page: it gets less time than the page.
+const COUNT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub(super) const EVENT_COLUMNS: &str = "SELECT e.id, e.org_id, e.seq, e.occurred_at, e.received_at, e.actor_kind, e.actor_id, \
         e.actor_name, e.actor_email, e.actor_avatar, e.action, e.entity_type, e.entity_id, e.entity_name, \
@@ -34,23 +40,66 @@ pub async fn list_events(
     after: Option<Cursor>,
     limit: usize,
 ) -> Result<TimelinePage, sqlx::Error> {
-    let mut sql = page_statement("", org_id, query, after, limit);
     let mut tx = begin_snapshot(pool, org_id).await?;
+    let floor = scan_floor(&mut tx, org_id, query, after).await?;
+    let mut sql = page_statement_above("", org_id, query, after, limit, floor);
     let mut rows: Vec<EventRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
     let head_seq = head_in(&mut tx, org_id).await?;
     tx.commit().await?;
     let has_more = rows.len() > limit;
     rows.truncate(limit);
-    let next_cursor = if has_more {
-        rows.last().map(|r| Cursor { occurred_at: r.occurred_at, id: r.id }.encode())
+    let (next_cursor, partial) = if has_more {
+        (rows.last().map(|r| Cursor { occurred_at: r.occurred_at, id: r.id }.encode()), false)
     } else {
-        None
+        // The stretch ended before the page filled: continue below it.
+        (floor.map(|c| c.encode()), floor.is_some())
     };
     Ok(TimelinePage {
         events: rows.into_iter().map(EventRow::into_event).collect(),
         next_cursor,
         head_seq: Some(head_seq),
+        partial,
     })
+}
+
+/// Whether `query` has a search term the trigram index cannot serve.
+fn has_short_term(query: &EventQuery) -> bool {
+    query.filters.iter().any(|f| f.search_terms().iter().any(|t| t.chars().count() < 3))
+}
+
+/// For a query with a short search term (and no actor filter, whose own
+/// index already bounds the walk), the last of the next [`SHORT_TERM_SCAN`]
+/// events after `after` that the rest of the query admits: the page tests
+/// the search only above it. `None` when the query needs no bound, or fewer
+/// events than that remain.
+async fn scan_floor(
+    conn: &mut sqlx::PgConnection,
+    org_id: Uuid,
+    query: &EventQuery,
+    after: Option<Cursor>,
+) -> Result<Option<Cursor>, sqlx::Error> {
+    if !has_short_term(query) || query.filters.iter().any(|f| !f.actors.is_empty()) {
+        return Ok(None);
+    }
+    let mut unsearched = query.clone();
+    for f in &mut unsearched.filters {
+        f.q.clear();
+    }
+    let mut sql = QueryBuilder::<Postgres>::new("SELECT occurred_at, id FROM audit_events WHERE org_id = ");
+    sql.push_bind(org_id);
+    push_conditions(&mut sql, org_id, &unsearched);
+    if let Some(cursor) = after {
+        sql.push(" AND (occurred_at, id) < (")
+            .push_bind(cursor.occurred_at)
+            .push(", ")
+            .push_bind(cursor.id)
+            .push(")");
+    }
+    sql.push(" ORDER BY occurred_at DESC, id DESC OFFSET ")
+        .push_bind(SHORT_TERM_SCAN as i64 - 1)
+        .push(" LIMIT 1");
+    let found: Option<(DateTime<Utc>, Uuid)> = sql.build_query_as().fetch_optional(conn).await?;
+    Ok(found.map(|(occurred_at, id)| Cursor { occurred_at, id }))
 }
 
 /// The statement that reads one page (see [`list_events`]), after `prefix`
@@ -62,6 +111,19 @@ pub fn page_statement(
     query: &EventQuery,
     after: Option<Cursor>,
     limit: usize,
+) -> QueryBuilder<'static, Postgres> {
+    page_statement_above(prefix, org_id, query, after, limit, None)
+}
+
+/// [`page_statement`] reading no lower than `floor` (inclusive), the end of
+/// a bounded stretch (see [`scan_floor`]).
+fn page_statement_above(
+    prefix: &str,
+    org_id: Uuid,
+    query: &EventQuery,
+    after: Option<Cursor>,
+    limit: usize,
+    floor: Option<Cursor>,
 ) -> QueryBuilder<'static, Postgres> {
     let mut sql = QueryBuilder::<Postgres>::new(prefix);
     sql.push(EVENT_COLUMNS);
@@ -86,6 +148,13 @@ pub fn page_statement(
             .push_bind(cursor.occurred_at)
             .push(", ")
             .push_bind(cursor.id)
+            .push(")");
+    }
+    if let Some(floor) = floor {
+        sql.push(" AND (occurred_at, id) >= (")
+            .push_bind(floor.occurred_at)
+            .push(", ")
+            .push_bind(floor.id)
             .push(")");
     }
     sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push_bind((limit + 1) as i64);
@@ -171,7 +240,7 @@ pub async fn events_since(
 /// The seq of `org_id`'s newest event (0 for an empty log), for a live
 /// stream's first message.
 pub async fn head_seq(pool: &PgPool, org_id: Uuid) -> Result<i64, sqlx::Error> {
-    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let mut tx = super::tenant::begin_read(pool, org_id, false, READ_TIMEOUT).await?;
     let head = head_in(&mut tx, org_id).await?;
     tx.commit().await?;
     Ok(head)
@@ -186,9 +255,7 @@ async fn begin_snapshot(
     pool: &PgPool,
     org_id: Uuid,
 ) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
-    super::tenant::set_org(&mut tx, org_id).await?;
-    Ok(tx)
+    super::tenant::begin_read(pool, org_id, true, READ_TIMEOUT).await
 }
 
 /// The org's chain head on `conn`: written in the same transaction as the
@@ -211,6 +278,10 @@ pub async fn count_events(
     query: &EventQuery,
     cap: u64,
 ) -> Result<EventCount, sqlx::Error> {
+    let mut tx = super::tenant::begin_read(pool, org_id, true, COUNT_TIMEOUT).await?;
+    // A short term is counted over the same bounded stretch a first page
+    // tests (see `scan_floor`); past it, the count can only say "at least".
+    let floor = scan_floor(&mut tx, org_id, query, None).await?;
     let mut sql = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1 FROM ");
     // Per actor on the actor index, as for a page (see `list_events`).
     let (actors, query) = split_actors(query);
@@ -225,17 +296,22 @@ pub async fn count_events(
         sql.push("audit_events WHERE org_id = ").push_bind(org_id);
     }
     push_conditions(&mut sql, org_id, query);
+    if let Some(floor) = floor {
+        sql.push(" AND (occurred_at, id) >= (")
+            .push_bind(floor.occurred_at)
+            .push(", ")
+            .push_bind(floor.id)
+            .push(")");
+    }
     sql.push(" LIMIT ").push_bind(cap as i64 + 1);
     if actors.is_some() {
         sql.push(") per_actor LIMIT ").push_bind(cap as i64 + 1);
     }
     sql.push(") matched");
-    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
-    sqlx::query("SET LOCAL statement_timeout = '2s'").execute(&mut *tx).await?;
     let n: i64 = sql.build_query_scalar().fetch_one(&mut *tx).await?;
     tx.commit().await?;
     let n = n.max(0) as u64;
-    Ok(EventCount { count: n.min(cap), capped: n > cap })
+    Ok(EventCount { count: n.min(cap), capped: n > cap || floor.is_some() })
 }
 
 /// The changes to event `id`'s record just before and after it, among the
@@ -246,7 +322,7 @@ pub async fn record_neighbors(
     id: Uuid,
     within: &EventQuery,
 ) -> Result<RecordNeighbors, sqlx::Error> {
-    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let mut tx = super::tenant::begin_read(pool, org_id, false, READ_TIMEOUT).await?;
     let mut origin = QueryBuilder::<Postgres>::new(
         "SELECT entity_type, entity_id, occurred_at, id FROM audit_events WHERE org_id = ",
     );
@@ -294,7 +370,7 @@ pub async fn actors(
     limit: usize,
 ) -> Result<Vec<ActorSummary>, sqlx::Error> {
     let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let mut tx = super::tenant::begin_read(pool, org_id, false, READ_TIMEOUT).await?;
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "WITH RECURSIVE a(actor_id) AS ( \
              (SELECT actor_id FROM audit_events WHERE org_id = $1 ORDER BY actor_id LIMIT 1) \
@@ -331,7 +407,7 @@ pub async fn actors(
 /// the next category in `audit_events_by_entity_type`, so the cost is one
 /// index probe per category, not a scan of millions of events.
 pub async fn entity_types(pool: &PgPool, org_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
-    let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
+    let mut tx = super::tenant::begin_read(pool, org_id, false, READ_TIMEOUT).await?;
     let types = sqlx::query_scalar(
         "WITH RECURSIVE t(entity_type) AS ( \
              (SELECT entity_type FROM audit_events WHERE org_id = $1 ORDER BY entity_type LIMIT 1) \
