@@ -116,6 +116,16 @@ enum UserCommand {
     },
 }
 
+/// Stamps the page's inline scripts with the nonce its response's
+/// Content-Security-Policy names (see `server::http::content_security_policy`).
+fn provide_csp_nonce() {
+    let nonce = use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<server::http::CspNonce>().cloned());
+    if let Some(nonce) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| "one of owner, admin, developer, member".to_string())
 }
@@ -135,6 +145,11 @@ struct ServeArgs {
     /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "AUDIT_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Proxies whose X-Forwarded-For names the client (addresses or blocks,
+    /// comma-separated, e.g. 127.0.0.1 behind a local nginx); without one
+    /// the header is ignored, so clients cannot choose their own address.
+    #[arg(long, env = "AUDIT_TRUSTED_PROXY", default_value = "", value_parser = server::auth::client_address::TrustedProxies::parse)]
+    trusted_proxy: server::auth::client_address::TrustedProxies,
     /// How many demo events to load into an empty log.
     #[arg(long, default_value_t = 20_000)]
     demo_events: usize,
@@ -267,6 +282,7 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
     // The same key signs viewer tokens (domain-separated from checkpoints),
     // so every server process sharing the key accepts every other's tokens.
     let token_signer = Arc::new(ChainSigner::load(&data_dir.join("signing.key"))?);
+    let embed_key = token_signer.verifying_key();
     let store: Arc<dyn AuditStore> = Arc::new(PgAuditStore::new(db.app.clone()));
     let access: Arc<dyn AccessControl> =
         Arc::new(SessionAccess::new(db.app.clone(), demo).with_viewer_tokens(token_signer.verifying_key()));
@@ -280,7 +296,8 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
     let admission = app::api::Admission::new();
     let live = server::http::LiveContext::new(hub.clone(), access.clone(), db.app.clone())
         .with_admission(admission.clone());
-    let auth = AuthState::new(db.app.clone(), args.secure_cookies);
+    let auth =
+        AuthState::new(db.app.clone(), args.secure_cookies).with_trusted_proxies(args.trusted_proxy.clone());
 
     let site_root = args.site_root.clone().unwrap_or_else(default_site_root);
     let options = LeptosOptions::builder()
@@ -297,6 +314,7 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
             provide_context(access.clone());
             provide_context(admission.clone());
             provide_context(ViewerCache::default());
+            provide_csp_nonce();
         }
     };
     let router = Router::new()
@@ -313,7 +331,9 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
         .merge(server::http::live_routes(live))
         .fallback(leptos_axum::file_and_error_handler(app::shell))
         .layer(axum::middleware::from_fn_with_state(auth, server::auth::guard))
+        .layer(axum::middleware::from_fn_with_state(embed_key, server::embed::exchange_token))
         .layer(axum::middleware::from_fn(server::http::frame_policy))
+        .layer(axum::middleware::from_fn(server::http::content_security_policy))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,

@@ -8,6 +8,18 @@
 //! for an open page too, and the scope is ANDed with whatever the URL asks
 //! for, so a URL can narrow it and never widen it.
 //!
+//! The token travels in one URL only, the first: the host frames
+//! `/embed?token=…` (or posts the token there, see `public/embed.js`), and
+//! [`exchange_token`] answers with a redirect to a token-free
+//! `/embed?view=<token id>`, having put the token in an HttpOnly cookie
+//! named after the token's id. Every later request of the frame (server
+//! functions, the export) names the embed as `embed.<token id>` and carries
+//! the token only in that cookie, so no address a proxy, a browser history
+//! or a `Referer` keeps holds it. The cookie is `SameSite=None; Secure;
+//! Partitioned`: sent only inside frames on the host's own site (CHIPS), so
+//! embedding needs HTTPS (browsers accept Secure cookies over plain HTTP on
+//! localhost only).
+//!
 //! Format: `vt1.<payload>.<signature>`, both base64url without padding. The
 //! payload is JSON; the signature is Ed25519 over a domain-separated message
 //! (so nothing signed for checkpoints can pass as a token, or the reverse),
@@ -20,6 +32,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::chain::ChainSigner;
 
@@ -85,6 +101,95 @@ pub fn verify(key: &VerifyingKey, raw: &str, now: DateTime<Utc>) -> Result<Viewe
         return Err(TokenError::Expired(token.expires_at()));
     }
     Ok(token)
+}
+
+pub use app::api::EMBED_REF_PREFIX;
+const COOKIE_PREFIX: &str = "atl_embed_";
+
+/// The name an embed goes by in URLs: its token's id, which grants nothing.
+pub fn embed_ref(token_id: Uuid) -> String {
+    format!("{EMBED_REF_PREFIX}{}", token_id.simple())
+}
+
+/// The token of embed `reference` (`embed.<id>`), from its cookie.
+pub fn token_from_cookie(headers: &HeaderMap, reference: &str) -> Option<String> {
+    let id = reference.strip_prefix(EMBED_REF_PREFIX)?;
+    let name = format!("{COOKIE_PREFIX}{id}");
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| v.starts_with(TOKEN_PREFIX))
+}
+
+/// In front of `/embed`: a request carrying a token (`GET ?token=…`, or a
+/// `POST` form with `token`) gets it back as a cookie and a redirect to the
+/// same view without it. A token that does not verify is not kept; the
+/// page it is sent to then says its link is not valid.
+pub async fn exchange_token(
+    State(key): State<VerifyingKey>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path() != "/embed" || !matches!(*request.method(), Method::GET | Method::POST) {
+        return next.run(request).await;
+    }
+    let query = request.uri().query().unwrap_or_default().to_string();
+    let mut rest: Vec<&str> = Vec::new();
+    let mut raw = None;
+    for part in query.split('&').filter(|p| !p.is_empty()) {
+        match part.strip_prefix("token=") {
+            Some(t) => raw = Some(t.to_string()),
+            // A `view` from an earlier exchange is replaced by this one's.
+            None if part.starts_with("view=") => {}
+            None => rest.push(part),
+        }
+    }
+    if *request.method() == Method::POST {
+        // A form of one short field; anything longer is not a token.
+        let Ok(body) = axum::body::to_bytes(request.into_body(), 16 * 1024).await else {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "a viewer token form is one short field").into_response();
+        };
+        raw = String::from_utf8_lossy(&body)
+            .split('&')
+            .find_map(|p| p.strip_prefix("token="))
+            .map(|t| t.trim().to_string());
+    } else if raw.is_none() {
+        return next.run(request).await;
+    }
+    let now = Utc::now();
+    let mut response = match raw.as_deref().map(|r| (r, verify(&key, r, now))) {
+        Some((raw, Ok(token))) => {
+            rest.push("");
+            let view = format!("view={}", token.id.simple());
+            let location = format!("/embed?{}{view}", rest.join("&"));
+            let cookie = format!(
+                "{COOKIE_PREFIX}{}={raw}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=None; Partitioned",
+                token.id.simple(),
+                (token.exp - now.timestamp()).max(1),
+            );
+            let mut response = Redirect::to(&location).into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Some((_, Err(e))) => {
+            tracing::debug!("viewer token refused at the embed: {e}");
+            let location =
+                if rest.is_empty() { "/embed".to_string() } else { format!("/embed?{}", rest.join("&")) };
+            Redirect::to(&location).into_response()
+        }
+        None => (StatusCode::UNPROCESSABLE_ENTITY, "token: required").into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
 }
 
 fn message(payload: &str) -> Vec<u8> {

@@ -24,6 +24,11 @@ use crate::model::{
     ActorSummary, ChainStatus, DemoAccount, EventCount, TimelineFilter, TimelinePage, Viewer,
 };
 
+/// How an embedded timeline names itself where an org slug goes:
+/// `embed.<token id>`, the token itself riding in a cookie (the dot makes it
+/// no valid slug).
+pub const EMBED_REF_PREFIX: &str = "embed.";
+
 /// One page of `org`'s timeline, newest first, of the events matching both
 /// `filter` (the page's, from the URL) and `scope` (fixed by the page, e.g.
 /// one record's history). `cursor` continues after a page returned earlier
@@ -53,7 +58,14 @@ pub async fn list_events(
     }
     let _permit = store::admit(Work::Read, org_id, &viewer)?;
     let limit = page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
-    store.list_events(org_id, &query, cursor, limit).await.map_err(store::unavailable)
+    let mut page = store.list_events(org_id, &query, cursor, limit).await.map_err(store::unavailable)?;
+    if !viewer.scope.is_empty() {
+        // The head is the whole org's chain position: how many events it
+        // holds, and (followed live) when each lands. A scoped viewer is
+        // told neither, so its page has no live tail.
+        page.head_seq = None;
+    }
+    Ok(page)
 }
 
 /// The events of `org` matching `filter` and `scope` that were stored after
@@ -70,6 +82,10 @@ pub async fn events_since(
 ) -> Result<crate::model::EventsSince, AppError> {
     use crate::model::{EventsSince, SINCE_BATCH};
     let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    if !viewer.scope.is_empty() {
+        // Positions here are the org's chain (see `list_events`).
+        return Err(store::fail(AppError::Forbidden("An embedded timeline has no live tail.".into())));
+    }
     if after_seq < 0 {
         return Err(store::fail(AppError::bad_request("after_seq", "must be 0 or more")));
     }
@@ -143,7 +159,12 @@ pub async fn entity_types(org: String) -> Result<Vec<String>, AppError> {
 /// The latest verification of `org`'s hash chain (tamper evidence).
 #[server(prefix = "/api/ui", endpoint = "chain-status")]
 pub async fn latest_chain_status(org: String) -> Result<Option<ChainStatus>, AppError> {
-    let (store, org_id, _) = store::authorize(&org, true).await?;
+    let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    if !viewer.scope.is_empty() {
+        // The chain is the whole org's log: its head and where it breaks
+        // are beyond a scoped viewer's events.
+        return Ok(None);
+    }
     store.chain_status(org_id).await.map_err(store::unavailable)
 }
 

@@ -19,9 +19,11 @@ pub fn ChainBadge(
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                let role = who.await.ok()?.role;
-                // Members cannot read the log, so they are not told about it.
-                if !role.can_view_audit_log() {
+                let viewer = who.await.ok()?;
+                let role = viewer.role;
+                // Members cannot read the log, so they are not told about
+                // it; a scoped viewer sees part of it, not the whole chain.
+                if !role.can_view_audit_log() || !viewer.scope.is_empty() {
                     return None;
                 }
                 let first = status.await;

@@ -1,6 +1,7 @@
 //! The product's vocabulary, shared by the browser and the server: what an
 //! audit event is, how a timeline is filtered, and how pages are addressed.
 
+mod avatar;
 mod chain;
 mod changes;
 mod cursor;
@@ -15,6 +16,7 @@ mod verb;
 mod viewer;
 mod word_diff;
 
+pub use avatar::{AVATAR_MAX_BYTES, displayed_avatar, is_allowed_avatar};
 pub use chain::ChainStatus;
 pub use changes::{
     BINARY_DATA, ChangeCounts, ChangeKind, ChangeNode, ChangeRow, ChangeTree, Changes, FieldChange,

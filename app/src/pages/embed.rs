@@ -6,9 +6,12 @@ use crate::api::current_viewer;
 use crate::components::{Controls, Timeline};
 use crate::error::AppError;
 
-/// The timeline for another product's page, at `/embed?token=…`: no app
-/// chrome, the token in place of a sign-in. Every server function checks the
-/// token again, so its scope and expiry hold for as long as the page is open.
+/// The timeline for another product's page, at `/embed?view=<token id>`
+/// (the server swaps the framed `/embed?token=…` for it, keeping the token
+/// in a cookie): no app chrome, the token in place of a sign-in. Every
+/// server function names the embed as `embed.<token id>` and checks the
+/// token again, so its scope, expiry and API key hold for as long as the
+/// page is open, and no request of the page carries the token in its URL.
 ///
 /// Looks are set by the URL, since a host page cannot style a cross-origin
 /// frame: `theme=light|dark`, `density=compact`, `accent=1f6feb` (hex),
@@ -18,7 +21,7 @@ use crate::error::AppError;
 pub fn EmbedPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |key: &str| query.with_untracked(|q| q.get(key)).unwrap_or_default();
-    let token = Memo::new(move |_| query.with(|q| q.get("token")).unwrap_or_default());
+    let token = Memo::new(move |_| embed_org(&query.with(|q| q.get("view")).unwrap_or_default()));
     let look = EmbedLook::from_params(&param("theme"), &param("density"), &param("accent"), &param("font"));
     let controls = controls_from(&param("controls"));
     let who = Resource::new(move || token.get(), current_viewer);
@@ -40,6 +43,14 @@ pub fn EmbedPage() -> impl IntoView {
         // Reports the content height to the host page (see public/embed.js).
         <Script src="/embed-frame.js" defer="" />
     }
+}
+
+/// What the embed's server functions are given for `org`: its reference,
+/// `embed.<token id>`. Anything but a token id gives a reference no token
+/// matches, so the page says its link is not valid.
+fn embed_org(view: &str) -> String {
+    let id = if view.len() == 32 && view.bytes().all(|b| b.is_ascii_hexdigit()) { view } else { "" };
+    format!("{}{id}", crate::api::EMBED_REF_PREFIX)
 }
 
 /// Present in context inside an embed: error messages speak of the embed's
@@ -117,6 +128,15 @@ mod tests {
         assert!(look.style.contains("--focus: #ff0000;") && look.style.contains("--row-pad"));
         let hostile = EmbedLook::from_params("x", "y", "red;background:url(x)", "</style>");
         assert_eq!((hostile.theme, hostile.style.as_str()), (None, ""));
+    }
+
+    #[test]
+    fn only_a_token_id_names_the_embed() {
+        let id = "0190abcdef0123456789abcdef012345";
+        assert_eq!(embed_org(id), format!("embed.{id}"));
+        for bad in ["", "x", "../../auth/logout", &format!("{id}0"), "vt1.abc.def"] {
+            assert_eq!(embed_org(bad), "embed.", "{bad}");
+        }
     }
 
     #[test]

@@ -27,17 +27,27 @@ impl SessionAccess {
         self
     }
 
-    /// The viewer a token grants: the token's org, its scope, read-only.
-    async fn token_viewer(&self, raw: &str) -> Result<(Viewer, Uuid), AccessError> {
+    /// The viewer a token grants: the token's org, its scope, read-only,
+    /// while the API key that minted it is live. `expected`: the token id
+    /// the request named (`embed.<id>`), when it came from a cookie.
+    async fn token_viewer(&self, raw: &str, expected: Option<&str>) -> Result<(Viewer, Uuid), AccessError> {
         let key = self.token_key.as_ref().ok_or(AccessError::Unauthenticated)?;
         let token = crate::embed::verify(key, raw, chrono::Utc::now()).map_err(|e| {
             tracing::debug!("viewer token refused: {e}");
             AccessError::Unauthenticated
         })?;
-        let org = crate::store::org_by_id(&self.pool, token.org_id)
+        if expected.is_some_and(|id| id != token.id.simple().to_string()) {
+            return Err(AccessError::Unauthenticated);
+        }
+        // One lookup answers both "which org" and "is the minting key still
+        // live": revoking the key revokes its tokens at their next request.
+        let org = crate::store::viewer_token_org(&self.pool, token.org_id, token.key_id)
             .await
             .map_err(|e| AccessError::Unavailable(e.to_string()))?
-            .ok_or(AccessError::NoSuchOrg)?;
+            .ok_or_else(|| {
+                tracing::debug!("viewer token {} refused: its API key is revoked", token.id);
+                AccessError::Unauthenticated
+            })?;
         // Written by `to_query` at minting and signed since: it reads back whole.
         let pairs: Vec<(String, String)> = token
             .scope
@@ -83,8 +93,19 @@ impl AccessControl for SessionAccess {
         request: &axum::http::request::Parts,
         org_slug: &str,
     ) -> Result<(Viewer, Uuid), AccessError> {
+        if let Some(id) = org_slug.strip_prefix(crate::embed::EMBED_REF_PREFIX) {
+            let raw = crate::embed::token_from_cookie(&request.headers, org_slug)
+                .ok_or(AccessError::Unauthenticated)?;
+            return self.token_viewer(&raw, Some(id)).await;
+        }
         if org_slug.starts_with(crate::embed::TOKEN_PREFIX) {
-            return self.token_viewer(org_slug).await;
+            // A token itself is taken from a request body (a server
+            // function's form) or the embed's cookie, never from an address:
+            // paths and query strings end up in proxy logs and histories.
+            if request.uri.to_string().contains(crate::embed::TOKEN_PREFIX) {
+                return Err(AccessError::Unauthenticated);
+            }
+            return self.token_viewer(org_slug, None).await;
         }
         let unavailable = |e: sqlx::Error| AccessError::Unavailable(e.to_string());
         let token = super::session_token(&request.headers).ok_or(AccessError::Unauthenticated)?;

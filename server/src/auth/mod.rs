@@ -7,8 +7,9 @@
 //! sites are refused (CSRF).
 
 mod access;
+pub mod client_address;
 mod password;
-mod rate_limit;
+pub mod rate_limit;
 mod routes;
 mod sessions;
 pub mod users;

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use app::model::{Actor, ActorKind, EntityRef, EventContext, NewAuditEvent};
 use axum::extract::{ConnectInfo, Form, Request, State};
@@ -17,18 +16,16 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::rate_limit::FailureLimiter;
+use super::client_address::TrustedProxies;
+use super::rate_limit::{Limits, SignInLimiter};
 use super::{SESSION_COOKIE, sessions, users};
-
-/// Failed sign-ins allowed per email, and per client address, per window.
-const FAILURES_PER_EMAIL: usize = 5;
-const FAILURES_PER_ADDRESS: usize = 20;
-const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Clone)]
 pub struct AuthState {
     pool: PgPool,
-    limiter: Arc<FailureLimiter>,
+    limiter: Arc<SignInLimiter>,
+    /// Proxies whose `X-Forwarded-For` names the client; none by default.
+    proxies: Arc<TrustedProxies>,
     /// Add `Secure` to the cookie: set when the site is served over HTTPS.
     secure_cookies: bool,
 }
@@ -36,7 +33,24 @@ pub struct AuthState {
 impl AuthState {
     /// `pool`: the app pool (acting as `audit_app`).
     pub fn new(pool: PgPool, secure_cookies: bool) -> AuthState {
-        AuthState { pool, limiter: Arc::new(FailureLimiter::new(FAILURE_WINDOW)), secure_cookies }
+        AuthState {
+            pool,
+            limiter: Arc::new(SignInLimiter::new(Limits::default())),
+            proxies: Arc::new(TrustedProxies::default()),
+            secure_cookies,
+        }
+    }
+
+    /// Believe `X-Forwarded-For` from these proxies (see `client_address`).
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> AuthState {
+        self.proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Other sign-in limits (tests use small ones).
+    pub fn with_limits(mut self, limits: Limits) -> AuthState {
+        self.limiter = Arc::new(SignInLimiter::new(limits));
+        self
     }
 }
 
@@ -79,15 +93,20 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let email = form.email.trim().to_lowercase();
-    let address = peer.ip().to_string();
+    let client = state.proxies.client_address(peer.ip(), &headers);
+    let address = client.to_string();
     let back = |error: &str| {
         let q = format!("error={error}&email={}&next={}", encode(&email), encode(&form.next));
         Redirect::to(&format!("/login?{q}")).into_response()
     };
-    if state.limiter.blocked(&format!("email:{email}"), FAILURES_PER_EMAIL)
-        || state.limiter.blocked(&format!("ip:{address}"), FAILURES_PER_ADDRESS)
-    {
-        return back("too_many");
+    // Checked and counted in one step before the password hash runs, so
+    // parallel guesses cannot all slip past the limit (see `rate_limit`).
+    let attempt = match state.limiter.begin(&email, client) {
+        Ok(attempt) => attempt,
+        Err(_) => return back("too_many"),
+    };
+    if !attempt.delay.is_zero() {
+        tokio::time::sleep(attempt.delay).await;
     }
     let user = match users::find_by_email(&state.pool, &email).await {
         Ok(user) => user,
@@ -103,8 +122,7 @@ async fn login(
     let user = match user {
         Some(user) if ok => user,
         known => {
-            state.limiter.record_failure(&format!("email:{email}"));
-            state.limiter.record_failure(&format!("ip:{address}"));
+            // Already counted by `begin`.
             if let Some(known) = known {
                 record(
                     &state.pool,
@@ -121,7 +139,7 @@ async fn login(
             return back("invalid");
         }
     };
-    state.limiter.clear(&format!("email:{email}"));
+    state.limiter.succeeded(attempt);
     let (token, session_id) =
         match sessions::start(&state.pool, user.id, Some(&address), user_agent.as_deref()).await {
             Ok(s) => s,
@@ -159,7 +177,7 @@ async fn logout(
         match sessions::end(&state.pool, &token).await {
             Ok(Some(user)) => {
                 let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
-                let address = peer.ip().to_string();
+                let address = state.proxies.client_address(peer.ip(), &headers).to_string();
                 record(
                     &state.pool,
                     user.user_id,

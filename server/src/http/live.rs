@@ -136,6 +136,11 @@ async fn allowed(access: &dyn AccessControl, parts: &Parts, org: &str) -> Result
     if !viewer.role.can_view_audit_log() {
         return Err(AppError::Forbidden(forbidden_message(&viewer)));
     }
+    if !viewer.scope.is_empty() {
+        // The stream's positions are the whole org's chain: a scoped viewer
+        // (an embed) would learn how busy the org is, and when.
+        return Err(AppError::Forbidden("An embedded timeline has no live tail.".into()));
+    }
     Ok((org_id, viewer))
 }
 

@@ -119,16 +119,117 @@ async fn avatar(Path(file): Path<String>) -> Response {
 
 /// Clickjacking protection: no page of the product may be framed by another
 /// site, except the embeddable timeline, which exists to be framed (it is
-/// read-only and shows only what its token allows).
+/// read-only and shows only what its token allows). The CSP's
+/// `frame-ancestors` says the same to current browsers (see
+/// [`content_security_policy`]); `X-Frame-Options` to older ones.
 pub async fn frame_policy(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let embeddable = request.uri().path() == "/embed";
+    let embeddable = is_embeddable(request.uri().path());
     let mut response = next.run(request).await;
     if !embeddable {
-        let headers = response.headers_mut();
-        headers.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
-        headers
-            .entry(header::CONTENT_SECURITY_POLICY)
-            .or_insert(header::HeaderValue::from_static("frame-ancestors 'none'"));
+        response.headers_mut().insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
     }
     response
+}
+
+fn is_embeddable(path: &str) -> bool {
+    path == "/embed"
+}
+
+/// The nonce of one response's inline scripts: made by
+/// [`content_security_policy`], put in the request's extensions for the
+/// page renderer to stamp on the scripts it writes (Leptos's hydration and
+/// resource scripts), and named in the response's policy.
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
+/// A Content-Security-Policy on every response, so that markup slipped into
+/// a page (an event's text, a hostile avatar) can run no script and load
+/// nothing from elsewhere:
+/// - scripts: this site's files, the inline scripts carrying this response's
+///   nonce, and `'wasm-unsafe-eval'`, which `WebAssembly.instantiateStreaming`
+///   needs to compile the app (it allows WebAssembly only, not `eval`);
+/// - styles: this site's stylesheet and nonce-carrying `<style>`; inline
+///   `style` attributes are allowed because the app sets CSS variables on
+///   elements (an actor's hue, an embed's accent) from checked values, and
+///   attributes cannot run script;
+/// - images: this site and any https host (actor avatars, see
+///   `app::model::is_allowed_avatar`); connections: this site only;
+/// - no plugins, no `<base>`, forms post to this site only, and framing only
+///   for `/embed`.
+///
+/// And by fetch metadata: what a browser fetches for an `<img>` (or media,
+/// font, `<object>`) may only be an image or asset of ours. A stored
+/// `https://` avatar pointing at this very site's `/o/acme/export.ndjson`
+/// passes the avatar rule, but its fetch says `Sec-Fetch-Dest: image` and
+/// is refused here, before it can run an export with the viewer's cookies.
+pub async fn content_security_policy(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !may_load_as_subresource(&request) {
+        return (StatusCode::FORBIDDEN, "only images and assets may be loaded by an <img> or media element")
+            .into_response();
+    }
+    let nonce = crate::random::hex(&crate::random::bytes::<16>());
+    let embeddable = is_embeddable(request.uri().path());
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
+    let mut response = next.run(request).await;
+    let policy = policy(&nonce, embeddable);
+    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+fn may_load_as_subresource(request: &axum::extract::Request) -> bool {
+    let dest = request.headers().get("sec-fetch-dest").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !matches!(dest, "image" | "audio" | "video" | "track" | "font" | "object" | "embed") {
+        return true;
+    }
+    let path = request.uri().path();
+    path.starts_with("/avatars/") || path.starts_with("/pkg/") || path == "/favicon.svg"
+}
+
+fn policy(nonce: &str, embeddable: bool) -> String {
+    let mut policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'nonce-{nonce}'; style-src-attr 'unsafe-inline'; img-src 'self' https:; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+    );
+    if !embeddable {
+        policy.push_str("; frame-ancestors 'none'");
+    }
+    policy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_img_may_load_images_and_assets_only() {
+        let fetch = |path: &str, dest: &str| {
+            let r =
+                axum::http::Request::get(path).header("sec-fetch-dest", dest).body(axum::body::Body::empty());
+            may_load_as_subresource(&r.unwrap())
+        };
+        assert!(fetch("/avatars/usr_1.svg", "image") && fetch("/favicon.svg", "image"));
+        assert!(fetch("/pkg/audit-timeline.css", "font"));
+        for path in ["/o/acme/export.ndjson", "/o/acme/export.csv", "/api/ui/timeline", "/auth/logout"] {
+            assert!(!fetch(path, "image") && !fetch(path, "video"), "{path}");
+            // Downloads, pages and scripts' fetches are not subresource loads.
+            assert!(fetch(path, "document") && fetch(path, "empty") && fetch(path, ""), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_policy_allows_self_the_nonce_and_wasm_and_framing_only_for_the_embed() {
+        let page = policy("abc123", false);
+        assert!(page.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval';"), "{page}");
+        let script_src = page.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
+        assert!(!script_src.contains("unsafe-inline"), "{script_src}");
+        assert!(!page.replace("'wasm-unsafe-eval'", "").contains("unsafe-eval"), "{page}");
+        assert!(page.ends_with("frame-ancestors 'none'"), "{page}");
+        assert!(!policy("abc123", true).contains("frame-ancestors"));
+    }
 }

@@ -325,13 +325,12 @@ fn actor(r: &mut Report, path: &Path<'_>, value: Option<Value>) -> Option<Actor>
     let avatar = {
         let p = path.key("avatar");
         optional_text(r, &p, map.remove("avatar"), URL_CHARS).and_then(|url| {
-            // The timeline puts it in an <img src>: web addresses and
-            // same-site paths only, no `javascript:` or `data:` payloads.
-            let ok = url.starts_with("https://")
-                || url.starts_with("http://")
-                || (url.starts_with('/') && !url.starts_with("//"));
+            // Every viewer's browser fetches it with their cookies: another
+            // host over https, or one of our identicons, never any other
+            // path of this site (see `app::model::is_allowed_avatar`).
+            let ok = app::model::is_allowed_avatar(&url);
             if !ok {
-                r.add(&p, "expected an http(s) URL or a path starting with /");
+                r.add(&p, "expected an https:// URL or /avatars/<key>.svg");
             }
             ok.then_some(url)
         })

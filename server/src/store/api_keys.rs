@@ -157,6 +157,22 @@ pub async fn authenticate_api_key(pool: &PgPool, secret: &str) -> Result<Option<
         .await
 }
 
+/// The org a viewer token minted by `key_id` shows, while that key is live;
+/// `None` once it is revoked (or never existed), which revokes its tokens.
+/// One indexed lookup by primary keys through `viewer_token_org` (migration
+/// 0017): cheap enough to run on every request a token makes.
+pub async fn viewer_token_org(
+    pool: &PgPool,
+    org_id: Uuid,
+    key_id: Uuid,
+) -> Result<Option<super::Org>, sqlx::Error> {
+    sqlx::query_as("SELECT id, slug, name FROM viewer_token_org($1, $2)")
+        .bind(org_id)
+        .bind(key_id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// SHA-256 of the whole secret, as stored in `api_keys.key_hash`.
 pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()

@@ -30,7 +30,7 @@ pub use timeline::{SINCE_SCAN_WINDOW, head_seq, page_plan, page_statement};
 
 pub use api_keys::{
     ApiKeyAuth, ApiKeyError, ApiKeyInfo, KEY_PREFIX, authenticate_api_key, cli_actor, create_api_key,
-    hash_secret, list_api_keys, revoke_api_key,
+    hash_secret, list_api_keys, revoke_api_key, viewer_token_org,
 };
 pub use idempotency::{IdempotencyRecord, claim_idempotency_key, find_idempotency_record};
 

@@ -135,15 +135,16 @@ fn write_csv(out: &mut Vec<u8>, row: &ExportedEvent) {
 }
 
 /// One CSV field: neutralised against formula injection, then quoted when
-/// RFC 4180 requires it.
+/// RFC 4180 requires it (or when quoting is what keeps a formula out).
 pub fn write_cell(out: &mut Vec<u8>, value: &str) {
-    // A spreadsheet runs a cell starting with = + - @ as a formula (and
-    // some strip a leading tab or CR first), so a name like
-    // `=HYPERLINK(...)` sent by anyone who can write an event would run on
-    // the auditor's machine. A leading apostrophe makes it text (OWASP
-    // "CSV Injection").
-    let neutralise = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quote = value.contains([',', '"', '\r', '\n']);
+    let neutralise = starts_formula(value);
+    // A cell is quoted when RFC 4180 needs it, and also when a separator
+    // some reader might split on (`;` in many European spreadsheets, tab,
+    // `|`) is followed by a formula: quoted, the reader keeps the cell
+    // whole whatever its separator, so the formula never starts a cell of
+    // its own. Its text is kept as sent; only a leading formula gets the
+    // apostrophe, which is all a spreadsheet reads as "this is text".
+    let quote = value.contains([',', '"', '\r', '\n']) || separator_then_formula(value);
     if quote {
         out.push(b'"');
     }
@@ -161,6 +162,32 @@ pub fn write_cell(out: &mut Vec<u8>, value: &str) {
     } else {
         out.extend_from_slice(value.as_bytes());
     }
+}
+
+/// What makes a spreadsheet read a cell as a formula (OWASP "CSV
+/// Injection"): = + - @, and tab or carriage return, which some strip
+/// before looking. The full-width forms are included because East Asian
+/// input methods type them and some spreadsheets fold them to ASCII.
+fn is_formula_trigger(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}')
+}
+
+/// Whether the cell starts a formula, also after leading spaces or line
+/// breaks, which spreadsheets skip when they import with trimming on.
+fn starts_formula(value: &str) -> bool {
+    value.starts_with(is_formula_trigger) || value.trim_start().starts_with(is_formula_trigger)
+}
+
+/// Whether a separator or line break inside the cell is followed (after
+/// spaces) by a formula trigger, e.g. `a;=cmd|' /C calc'!A0`.
+fn separator_then_formula(value: &str) -> bool {
+    // At the very start a trigger is `starts_formula`'s to handle.
+    value.match_indices([',', ';', '\t', '|', '\r', '\n']).filter(|(i, _)| *i > 0).any(|(i, sep)| {
+        value.get(i + sep.len()..).is_some_and(|rest| {
+            rest.trim_start_matches([' ', '\u{a0}'])
+                .starts_with(|c: char| c != '\t' && c != '\r' && is_formula_trigger(c))
+        })
+    })
 }
 
 fn write_ndjson(out: &mut Vec<u8>, row: &ExportedEvent) {
@@ -215,11 +242,41 @@ mod tests {
         assert_eq!(cell("@SUM(A1:A2)"), "'@SUM(A1:A2)");
         assert_eq!(cell("\t=1"), "'\t=1");
         assert_eq!(cell("\r=1"), "\"'\r=1\"");
+        // After leading whitespace or line breaks, which trimming readers skip.
+        assert_eq!(cell("  =1+1"), "'  =1+1");
+        assert_eq!(cell("\u{a0}@SUM(A1)"), "'\u{a0}@SUM(A1)");
+        assert_eq!(cell("\n=cmd|' /C calc'!A0"), "\"'\n=cmd|' /C calc'!A0\"");
+        assert_eq!(cell("\r\n+1"), "\"'\r\n+1\"");
+        assert_eq!(cell("\u{FF1D}1+1"), "'\u{FF1D}1+1");
         // Neutralised and quoted: the apostrophe goes inside the quotes.
         assert_eq!(
             cell(r#"=HYPERLINK("http://x.example","a, b")"#),
             r#""'=HYPERLINK(""http://x.example"",""a, b"")""#
         );
+    }
+
+    #[test]
+    fn a_separator_before_a_formula_keeps_the_cell_whole() {
+        // Quoted, so a reader splitting on `;`, tab or `|` still sees one cell
+        // that starts with `a`, never one that starts with `=`.
+        assert_eq!(cell("a;=1+1"), "\"a;=1+1\"");
+        assert_eq!(cell("a; @SUM(A1)"), "\"a; @SUM(A1)\"");
+        assert_eq!(cell("a\t=1"), "\"a\t=1\"");
+        assert_eq!(cell("a|-2+3"), "\"a|-2+3\"");
+        assert_eq!(cell("x,=1"), "\"x,=1\"");
+        // Separators followed by anything else are plain text, as before.
+        assert_eq!(cell("a;b"), "a;b");
+        assert_eq!(cell("a|b c"), "a|b c");
+        assert_eq!(cell("1;2;3"), "1;2;3");
+        // Every such cell reads back exactly as sent.
+        for value in ["a;=1+1", "  =1+1", "\n=cmd", "a\t=1", "x,=1"] {
+            let mut out = Vec::new();
+            write_cell(&mut out, value);
+            let text = String::from_utf8(out).unwrap();
+            let back = &parse_csv(&format!("{text}\r\n"))[0][0];
+            let back = back.strip_prefix('\'').filter(|_| starts_formula(value)).unwrap_or(back);
+            assert_eq!(back, value, "{text:?}");
+        }
     }
 
     /// A strict RFC 4180 reader, independent of the writer under test.
