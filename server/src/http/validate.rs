@@ -19,8 +19,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use app::model::limits;
+
 use super::Limits;
-use super::error::FieldError;
+use super::error::{ApiError, FieldError};
 
 /// Problems reported per request; past this the list ends with a note. A
 /// thousand copies of one mistake are better said fifty times than a
@@ -82,6 +84,8 @@ fn write_key(f: &mut fmt::Formatter<'_>, key: &str, dot: bool) -> fmt::Result {
 pub struct Report {
     errors: Vec<FieldError>,
     full: bool,
+    /// Whether an event is over the byte limit: answered 413, not 422.
+    too_large: bool,
 }
 
 impl Report {
@@ -135,13 +139,34 @@ impl Ingest {
     }
 }
 
+/// A refused request: every problem, and whether one is an event over the
+/// byte limit (413 Payload Too Large rather than 422).
+#[derive(Debug)]
+pub struct Refusal {
+    pub errors: Vec<FieldError>,
+    pub too_large: bool,
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        if refusal.too_large { ApiError::TooLarge(refusal.errors) } else { ApiError::Invalid(refusal.errors) }
+    }
+}
+
+impl From<Report> for Refusal {
+    fn from(report: Report) -> Refusal {
+        let too_large = report.too_large;
+        Refusal { errors: report.into_errors(), too_large }
+    }
+}
+
 /// Validates a whole request body: one event object, or `{"events": [...]}`.
 pub fn ingest_request(
     body: Value,
     org_id: Uuid,
     limits: &Limits,
     now: DateTime<Utc>,
-) -> Result<Ingest, Vec<FieldError>> {
+) -> Result<Ingest, Refusal> {
     let mut report = Report::default();
     let root = Path::Root;
     let Value::Object(mut map) = body else {
@@ -149,7 +174,7 @@ pub fn ingest_request(
             &root,
             format!("expected a JSON object (one event, or {{\"events\": [...]}}), got {}", kind(&body)),
         );
-        return Err(report.into_errors());
+        return Err(report.into());
     };
     let checker = EventChecker { org_id, now, earliest: earliest(), latest: now + limits.max_future };
     let (events, batch) = if let Some(list) = map.remove("events") {
@@ -159,7 +184,7 @@ pub fn ingest_request(
             Value::Array(items) => items,
             other => {
                 report.add(&path, format!("expected an array of events, got {}", kind(&other)));
-                return Err(report.into_errors());
+                return Err(report.into());
             }
         };
         if items.is_empty() {
@@ -169,7 +194,7 @@ pub fn ingest_request(
             // Only this: checking a batch that cannot be taken would be work
             // for nothing, and its list of problems noise.
             report.add(&path, format!("at most {} events per request", limits.max_events));
-            return Err(report.into_errors());
+            return Err(report.into());
         }
         let mut events = Vec::with_capacity(items.len());
         for (i, item) in items.into_iter().enumerate() {
@@ -188,7 +213,7 @@ pub fn ingest_request(
     if report.is_empty() {
         duplicate_external_ids(&mut report, &ingest);
     }
-    if report.is_empty() { Ok(ingest) } else { Err(report.into_errors()) }
+    if report.is_empty() { Ok(ingest) } else { Err(report.into()) }
 }
 
 /// Two events of one request with one external id: the second would hit the
@@ -249,15 +274,27 @@ impl EventChecker {
             })
         };
         let entity = entity(r, &path.key("entity"), map.remove("entity"));
-        let changes = changes(r, &path.key("changes"), map.remove("changes"));
+        let changes = {
+            let (p, value) = (path.key("changes"), map.remove("changes"));
+            if let Some(doc) = &value {
+                document_limits(r, &p, doc, 1);
+            }
+            changes(r, &p, value)
+        };
         let context = context(r, &path.key("context"), map.remove("context"));
-        let metadata = metadata(r, &path.key("metadata"), map.remove("metadata"));
+        let metadata = {
+            let (p, value) = (path.key("metadata"), map.remove("metadata"));
+            if let Some(doc) = &value {
+                document_limits(r, &p, doc, 1);
+            }
+            metadata(r, &p, value)
+        };
         let external_id = optional_text(r, &path.key("external_id"), map.remove("external_id"), ID_CHARS);
         unknown_fields(r, path, map);
         if r.errors.len() != before {
             return None;
         }
-        Some(NewAuditEvent {
+        let event = NewAuditEvent {
             id: Uuid::now_v7(),
             org_id: self.org_id,
             external_id,
@@ -268,7 +305,15 @@ impl EventChecker {
             changes: changes?,
             context: context?,
             metadata: metadata?,
-        })
+        };
+        // Last, on an event otherwise valid: its size as the store counts it.
+        let bytes = limits::event_bytes(&event);
+        if bytes > limits::MAX_EVENT_BYTES {
+            r.too_large = true;
+            r.add(path, limits::event_size_problem(bytes));
+            return None;
+        }
+        Some(event)
     }
 
     fn occurred_at(&self, r: &mut Report, path: &Path<'_>, value: Option<Value>) -> Option<DateTime<Utc>> {
@@ -478,10 +523,43 @@ fn metadata(r: &mut Report, path: &Path<'_>, value: Option<Value>) -> Option<Val
     (r.errors.len() == before).then_some(Value::Object(map))
 }
 
+/// The shared event limits (see [`limits`]) on a free-form document
+/// (`changes` or `metadata` as sent, which is the form the store keeps), at
+/// nesting level `depth`: every value over a limit is reported by its path;
+/// nothing inside a container nested too deep is looked at.
+fn document_limits(r: &mut Report, path: &Path<'_>, value: &Value, depth: usize) {
+    if let Some(problem) = limits::container_problem(value, depth) {
+        r.add(path, problem);
+        return;
+    }
+    match value {
+        Value::String(s) => {
+            if let Some(problem) = limits::string_problem(s) {
+                r.add(path, problem);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                document_limits(r, &path.index(i), item, depth + 1);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                if let Some(problem) = limits::key_problem(key) {
+                    // Named by its parent: the key itself may be huge.
+                    r.add(path, format!("a {problem}"));
+                    continue;
+                }
+                document_limits(r, &path.key(key), item, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Free-form JSON (metadata, changed values) that jsonb can store: no NUL
 /// character in any string or key, which jsonb refuses (`\u0000 cannot be
-/// converted to text`). Depth needs no check here: the JSON parser already
-/// refuses nesting deeper than 128.
+/// converted to text`). Depth and sizes are [`document_limits`]'s.
 fn storable_json(r: &mut Report, path: &Path<'_>, key: &str, value: &Value) {
     if key.contains('\0') {
         r.add(path, "the field name contains a NUL character, which cannot be stored");
@@ -665,7 +743,7 @@ mod tests {
     fn errors(body: Value) -> Vec<String> {
         match ingest_request(body, Uuid::nil(), &limits(), now()) {
             Ok(_) => Vec::new(),
-            Err(errors) => errors.into_iter().map(|e| e.message).collect(),
+            Err(refusal) => refusal.errors.into_iter().map(|e| e.message).collect(),
         }
     }
 
