@@ -27,17 +27,16 @@ const SECRET_FRAGMENTS: &[&str] = &[
     "credential",
     "mfa",
     "authorization",
-    "cookie",
-    "session",
     "jwt",
     "bearer",
     "accesskey",
 ];
-/// Fragments too short to find inside other words (`otp` is in `footprint`
-/// and `hotpink`): they mark a secret only as a whole word of the key
-/// (`otp`, `otp_code`, `smsOtp`), words being split at `_`, `-`, `.`,
+/// Fragments that are also parts of other words (`otp` is in `footprint`,
+/// `session` in `possession`, `cookie` in `document.cookie` prose): they
+/// mark a secret only as a whole word of the key (`otp_code`, `smsOtp`,
+/// `Set-Cookie`, `session_key`), words being split at `_`, `-`, `.`,
 /// spaces and lower-to-upper case changes.
-const SECRET_WORDS: &[&str] = &["otp", "totp", "hotp"];
+const SECRET_WORDS: &[&str] = &["otp", "totp", "hotp", "cookie", "cookies", "session"];
 /// Endings that make such a key a harmless fact about the secret
 /// (`password_changed_at`, `mfa_enabled`, `api_key_id`, `token_prefix`,
 /// `session_id`, `session_duration`, `otp_sent`, `cookie_consent`). A
@@ -355,7 +354,9 @@ mod tests {
             "authorization_status",
             "footprint",
             "hotpink",
+            "possession",
             "notes",
+            "<script>alert(document.cookie)</script>",
         ] {
             assert!(!is_sensitive_key(k), "{k}");
         }
