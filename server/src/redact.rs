@@ -26,11 +26,27 @@ const SECRET_FRAGMENTS: &[&str] = &[
     "encrypted",
     "credential",
     "mfa",
+    "authorization",
+    "jwt",
+    "bearer",
+    "accesskey",
 ];
+/// Fragments that are also parts of other words (`otp` is in `footprint`,
+/// `session` in `possession`, `cookie` in `document.cookie` prose): they
+/// mark a secret only as a whole word of the key (`otp_code`, `smsOtp`,
+/// `Set-Cookie`, `session_key`), words being split at `_`, `-`, `.`,
+/// spaces and lower-to-upper case changes.
+const SECRET_WORDS: &[&str] = &["otp", "totp", "hotp", "cookie", "cookies", "session"];
 /// Endings that make such a key a harmless fact about the secret
-/// (`password_changed_at`, `mfa_enabled`, `api_key_id`, `token_prefix`).
-const HARMLESS_SUFFIXES: &[&str] =
-    &["id", "ids", "at", "enabled", "count", "prefix", "name", "type", "expires", "expiry", "last4"];
+/// (`password_changed_at`, `mfa_enabled`, `api_key_id`, `token_prefix`,
+/// `session_id`, `session_duration`, `otp_sent`, `cookie_consent`). A
+/// session id names a session (the context's `session_id` is not even
+/// redacted); the session's cookie or token is the secret.
+const HARMLESS_SUFFIXES: &[&str] = &[
+    "id", "ids", "at", "enabled", "count", "prefix", "name", "type", "expires", "expiry", "last4",
+    "duration", "timeout", "ttl", "length", "started", "ended", "verified", "required", "sent", "status",
+    "consent",
+];
 
 /// Extra sensitive key fragments from `AUDIT_REDACT_KEYS` (comma-separated).
 fn extra_fragments() -> &'static [String] {
@@ -52,9 +68,74 @@ fn normalize(key: &str) -> String {
 /// Whether values under `key` are secrets.
 pub fn is_sensitive_key(key: &str) -> bool {
     let k = normalize(key);
-    let secret =
-        SECRET_FRAGMENTS.iter().any(|f| k.contains(f)) || extra_fragments().iter().any(|f| k.contains(f));
+    let secret = SECRET_FRAGMENTS.iter().any(|f| k.contains(f))
+        || extra_fragments().iter().any(|f| k.contains(f))
+        || words(key).any(|w| SECRET_WORDS.contains(&w.as_str()));
     secret && !HARMLESS_SUFFIXES.iter().any(|s| k.ends_with(s) && !SECRET_FRAGMENTS.contains(&k.as_str()))
+}
+
+/// The words of a key, lower-cased: `smsOtpCode` -> `sms`, `otp`, `code`.
+fn words(key: &str) -> impl Iterator<Item = String> + '_ {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if matches!(c, '_' | '-' | '.' | ' ') {
+            out.push(std::mem::take(&mut word));
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower {
+            out.push(std::mem::take(&mut word));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        word.extend(c.to_lowercase());
+    }
+    out.push(word);
+    out.into_iter().filter(|w| !w.is_empty())
+}
+
+/// A payment card number as a whole string value: 13 to 19 digits, maybe
+/// grouped by single spaces or dashes, passing the Luhn check. One random
+/// digit string in ten passes Luhn, so a 13-19 digit id may be masked too:
+/// the price of never storing a card number that arrived under an
+/// innocent key (`note`, `reference`).
+pub fn is_card_number(s: &str) -> bool {
+    let s = s.trim();
+    let bytes = s.as_bytes();
+    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else { return false };
+    if !first.is_ascii_digit() || !last.is_ascii_digit() {
+        return false;
+    }
+    let mut digits = Vec::with_capacity(19);
+    let mut prev_separator = false;
+    for &b in bytes {
+        match b {
+            b'0'..=b'9' => {
+                digits.push(b - b'0');
+                prev_separator = false;
+            }
+            b' ' | b'-' if !prev_separator => prev_separator = true,
+            _ => return false,
+        }
+        if digits.len() > 19 {
+            return false;
+        }
+    }
+    if digits.len() < 13 {
+        return false;
+    }
+    // Luhn: from the right, double every second digit.
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+        })
+        .sum();
+    sum.is_multiple_of(10)
 }
 
 /// Redacts an event in place: its changes and its metadata.
@@ -118,6 +199,12 @@ fn redact_value(value: &mut Value) {
         *value = Value::String(BINARY.into());
         return;
     }
+    if let Value::String(s) = value
+        && is_card_number(s)
+    {
+        *value = Value::String(REDACTED.into());
+        return;
+    }
     match value {
         Value::Object(map) => redact_map(map),
         Value::Array(items) => items.iter_mut().for_each(redact_value),
@@ -130,7 +217,9 @@ fn redact_value(value: &mut Value) {
 fn is_binary(value: &Value) -> bool {
     match value {
         Value::String(s) => {
-            (s.starts_with("data:") && s[..s.len().min(200)].contains(";base64,"))
+            // Bytes, not `&str` slicing: byte 200 may fall inside a
+            // multi-byte character.
+            (s.starts_with("data:") && s.as_bytes()[..s.len().min(200)].windows(8).any(|w| w == b";base64,"))
                 || (s.len() >= 512
                     && s.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\n')))
@@ -226,5 +315,87 @@ mod tests {
             serde_json::to_value(&snap).unwrap(),
             json!({"snapshot": {"api_key": REDACTED, "name": "CI", "key": {"secret": REDACTED}}})
         );
+    }
+
+    #[test]
+    fn session_cookie_and_token_keys_are_secrets_their_facts_are_not() {
+        for k in [
+            "authorization",
+            "Authorization",
+            "proxy_authorization",
+            "cookie",
+            "Set-Cookie",
+            "session",
+            "session_key",
+            "sessionCookie",
+            "jwt",
+            "id_jwt",
+            "bearer",
+            "access_key",
+            "secret_access_key",
+            "otp",
+            "otp_code",
+            "smsOtp",
+            "totp",
+        ] {
+            assert!(is_sensitive_key(k), "{k}");
+        }
+        for k in [
+            "session_id",
+            "sessionId",
+            "session_duration",
+            "session_started_at",
+            "session_count",
+            "access_key_id",
+            "jwt_expires",
+            "otp_sent",
+            "otp_verified",
+            "cookie_consent",
+            "authorization_status",
+            "footprint",
+            "hotpink",
+            "possession",
+            "notes",
+            "<script>alert(document.cookie)</script>",
+        ] {
+            assert!(!is_sensitive_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn card_numbers_are_redacted_wherever_they_appear() {
+        for card in ["4111111111111111", "4111 1111 1111 1111", "5500-0000-0000-0004", "378282246310005"] {
+            assert!(is_card_number(card), "{card}");
+        }
+        for not in [
+            "4111111111111112",
+            "411111111111",
+            "41111111111111111111",
+            "4111  1111 1111 1111",
+            "-4111111111111111",
+            "4111111111111111x",
+            "",
+            "2026-01-15",
+            "+44 20 7946 0958",
+        ] {
+            assert!(!is_card_number(not), "{not}");
+        }
+        let mut v = json!({"note": "4111 1111 1111 1111", "items": [{"ref": "5500-0000-0000-0004"}], "n": 4111111111111111u64});
+        redact_value(&mut v);
+        assert_eq!(v, json!({"note": REDACTED, "items": [{"ref": REDACTED}], "n": 4111111111111111u64}));
+    }
+
+    #[test]
+    fn multi_byte_text_at_the_sniffing_boundary_does_not_panic() {
+        // Byte 200 falls inside a character, the case that once panicked.
+        for pad in 190..200 {
+            let s = format!("data:{}{}", "a".repeat(pad - 5), "é€😀".repeat(20));
+            let mut v = Value::String(s.clone());
+            redact_value(&mut v);
+            assert_eq!(v, Value::String(s), "plain text kept");
+        }
+        let mut v = Value::String(format!("data:{};base64,QUJD", "é".repeat(10)));
+        redact_value(&mut v);
+        assert_eq!(v, Value::String(BINARY.into()));
     }
 }

@@ -300,7 +300,9 @@ async fn oversize_bodies_are_413_in_json_whether_declared_or_streamed(
 
     // Just under the limit is fine.
     let mut fits = event("file.upload", "f2");
-    fits["metadata"] = json!({"notes": "x".repeat(60 * 1024)});
+    // (Strings of at most 8 KiB, as the event limits require.)
+    fits["metadata"] =
+        json!((0..7).map(|i| (format!("n{i}"), json!("x ".repeat(4096)))).collect::<serde_json::Map<_, _>>());
     assert_eq!(api.post_json(&fits).await.status, StatusCode::CREATED);
     assert_eq!(api.stored().await, 1);
 }
@@ -586,11 +588,15 @@ async fn hostile_inputs_get_a_4xx_and_never_a_500(_opts: PgPoolOptions, connect:
     assert_eq!(api.stored().await, 0);
 
     // Deep but within the parser's limit, and big but within the body
-    // limit: stored, not a 500.
-    let deep_ok = (0..100).fold(json!(1), |inner, _| json!([inner]));
-    let e = with("metadata", json!({"deep": deep_ok, "big": "é".repeat(1_000_000)}));
+    // limit: past the event limits, so a 422 naming each, not a 500.
+    let deep = (0..100).fold(json!(1), |inner, _| json!([inner]));
+    let e = with("metadata", json!({"deep": deep, "big": "é".repeat(1_000_000)}));
     let a = api.post_json(&e).await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    let fields: Vec<&str> =
+        a.body["error"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["metadata.big".to_string(), format!("metadata.deep{}", "[0]".repeat(31))]);
+    assert_eq!(api.stored().await, 0);
 
     let get = Request::get("/api/v1/events").body(Body::empty()).unwrap();
     let a = api.send(get).await;

@@ -57,25 +57,52 @@ type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 fn window(f: &TimelineFilter, now: DateTime<Utc>) -> Result<Window, WindowError> {
     let zone = match f.tz.as_deref() {
         None | Some("UTC") => chrono_tz::UTC,
-        Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| WindowError {
-            field: "tz",
-            message: format!("'{name}' is not a time zone this server knows"),
+        Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
+            // The name comes from the client: quote only a bounded prefix.
+            let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+            WindowError { field: "tz", message: format!("'{shown}' is not a time zone this server knows") }
         })?,
     };
-    let instant = |local: chrono::NaiveDateTime| -> DateTime<Utc> {
+    let instant = |field: &'static str, local: chrono::NaiveDateTime| -> Result<DateTime<Utc>, WindowError> {
         use chrono::TimeZone;
+        // A filter's dates come from the URL (four-digit years from 1970)
+        // or from a client calling the server directly with any date chrono
+        // can hold; past year 9999 the arithmetic below, the database's
+        // timestamps and the UI's date format all run out.
+        let (earliest, latest) = date_range();
+        if local < earliest || local > latest {
+            return Err(WindowError {
+                field,
+                message: "not a date between 1970-01-01 and 9999-12-31".to_string(),
+            });
+        }
         // In a DST gap the wall-clock time does not exist; the hour after it
         // does. In an overlap, the earlier instant keeps the window wide.
-        zone.from_local_datetime(&local)
+        Ok(zone
+            .from_local_datetime(&local)
             .earliest()
-            .or_else(|| zone.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
+            .or_else(|| {
+                let later = local.checked_add_signed(chrono::TimeDelta::hours(1))?;
+                zone.from_local_datetime(&later).earliest()
+            })
             .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| local.and_utc())
+            .unwrap_or_else(|| local.and_utc()))
     };
-    let recent = f.within.map(|w| now - chrono::Duration::hours(w.hours()));
-    let from = recent.max(f.after.map(instant));
-    let until = f.before.map(instant);
+    let recent = f.within.and_then(|w| now.checked_sub_signed(chrono::TimeDelta::hours(w.hours())));
+    let after = f.after.map(|d| instant("after", d)).transpose()?;
+    let from = recent.max(after);
+    let until = f.before.map(|d| instant("before", d)).transpose()?;
     Ok((from, until))
+}
+
+/// The wall-clock dates a filter may name.
+fn date_range() -> (chrono::NaiveDateTime, chrono::NaiveDateTime) {
+    use chrono::NaiveDate;
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    (
+        day(1970, 1, 1).and_time(chrono::NaiveTime::MIN),
+        day(9999, 12, 31).and_hms_opt(23, 59, 59).unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -132,5 +159,48 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(EventQuery::single(f, Utc::now()).unwrap_err().field, "tz");
+    }
+
+    #[test]
+    fn extreme_dates_and_zones_are_errors_naming_their_key() {
+        use chrono::NaiveDate;
+        let date = |y: i32| NaiveDate::from_ymd_opt(y, 1, 1).unwrap().and_time(chrono::NaiveTime::MIN);
+        let now = at("2026-11-23T12:00:00Z");
+        for (y, field) in
+            [(99999, "after"), (-1, "after"), (0, "before"), (1969, "before"), (262_000, "before")]
+        {
+            let mut f = TimelineFilter::default();
+            if field == "after" {
+                f.after = Some(date(y));
+            } else {
+                f.before = Some(date(y));
+            }
+            assert_eq!(EventQuery::single(f, now).unwrap_err().field, field, "{y}");
+        }
+        // The very last representable wall-clock time, in a zone ahead of UTC.
+        let f = TimelineFilter {
+            before: Some(chrono::NaiveDateTime::MAX),
+            tz: Some("Pacific/Kiritimati".into()),
+            ..Default::default()
+        };
+        assert_eq!(EventQuery::single(f, now).unwrap_err().field, "before");
+        let f = TimelineFilter {
+            after: Some(date(9999)),
+            before: Some(parse_date_time("9999-12-31T23:59:59").unwrap()),
+            tz: Some("Pacific/Kiritimati".into()),
+            ..Default::default()
+        };
+        assert!(EventQuery::single(f, now).is_ok(), "the last allowed year resolves");
+        for zone in ["../../etc/passwd", "Mars/Olympus_Mons", &"Europe/".repeat(10_000), "\u{0}"] {
+            let f =
+                TimelineFilter { after: Some(date(2026)), tz: Some(zone.to_string()), ..Default::default() }
+                    .normalized();
+            let err = EventQuery::single(f, now).unwrap_err();
+            assert_eq!(err.field, "tz", "{zone}");
+            assert!(err.message.len() < 200, "bounded message");
+        }
+        let month = TimelineFilter { within: Some(Within::Month), ..Default::default() };
+        let start = EventQuery::single(month, DateTime::<Utc>::MIN_UTC).unwrap();
+        assert_eq!(start.from, None, "a window reaching before time is open");
     }
 }

@@ -10,6 +10,7 @@ mod event;
 mod event_query;
 pub mod filter;
 mod lcs;
+pub mod limits;
 pub mod query;
 mod user_agent;
 mod verb;

@@ -84,6 +84,9 @@ pub enum ApiError {
     /// on Content-Length before reading and again while reading, so an
     /// oversize body is never buffered whole.
     PayloadTooLarge { limit: usize },
+    /// 413 Payload Too Large: an event over the per-event byte limit, each
+    /// named by its path (with any other problems found); nothing stored.
+    TooLarge(Vec<FieldError>),
     /// 415 Unsupported Media Type: the body is not declared as JSON, or is
     /// compressed. Refused before parsing, so a form post or a gzip body gets
     /// this clear answer rather than a confusing parse error.
@@ -109,7 +112,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -159,6 +162,7 @@ impl ApiError {
                 "payload_too_large",
                 format!("body: larger than the limit of {limit} bytes; send fewer events per request"),
             ),
+            ApiError::TooLarge(errors) => listed("payload_too_large", errors),
             ApiError::UnsupportedMediaType(message) => simple("unsupported_media_type", message.clone()),
             ApiError::Invalid(errors) => listed("invalid_request", errors),
             ApiError::Unavailable(_) => {

@@ -91,7 +91,7 @@ pub async fn ingest(
 
     let value: Value = serde_json::from_slice(&bytes).map_err(malformed)?;
     let ingest = validate::ingest_request(value, caller.org_id, &api.limits, chrono::Utc::now())
-        .map_err(ApiError::Invalid)?;
+        .map_err(ApiError::from)?;
     let accepted =
         Accepted { accepted: ingest.events.len(), ids: ingest.events.iter().map(|e| e.id).collect() };
     let response = serde_json::to_value(&accepted).map_err(|e| ApiError::Internal(Box::new(e)))?;

@@ -19,8 +19,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use app::model::limits;
+
 use super::Limits;
-use super::error::FieldError;
+use super::error::{ApiError, FieldError};
 
 /// Problems reported per request; past this the list ends with a note. A
 /// thousand copies of one mistake are better said fifty times than a
@@ -82,6 +84,8 @@ fn write_key(f: &mut fmt::Formatter<'_>, key: &str, dot: bool) -> fmt::Result {
 pub struct Report {
     errors: Vec<FieldError>,
     full: bool,
+    /// Whether an event is over the byte limit: answered 413, not 422.
+    too_large: bool,
 }
 
 impl Report {
@@ -135,13 +139,34 @@ impl Ingest {
     }
 }
 
+/// A refused request: every problem, and whether one is an event over the
+/// byte limit (413 Payload Too Large rather than 422).
+#[derive(Debug)]
+pub struct Refusal {
+    pub errors: Vec<FieldError>,
+    pub too_large: bool,
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        if refusal.too_large { ApiError::TooLarge(refusal.errors) } else { ApiError::Invalid(refusal.errors) }
+    }
+}
+
+impl From<Report> for Refusal {
+    fn from(report: Report) -> Refusal {
+        let too_large = report.too_large;
+        Refusal { errors: report.into_errors(), too_large }
+    }
+}
+
 /// Validates a whole request body: one event object, or `{"events": [...]}`.
 pub fn ingest_request(
     body: Value,
     org_id: Uuid,
     limits: &Limits,
     now: DateTime<Utc>,
-) -> Result<Ingest, Vec<FieldError>> {
+) -> Result<Ingest, Refusal> {
     let mut report = Report::default();
     let root = Path::Root;
     let Value::Object(mut map) = body else {
@@ -149,7 +174,7 @@ pub fn ingest_request(
             &root,
             format!("expected a JSON object (one event, or {{\"events\": [...]}}), got {}", kind(&body)),
         );
-        return Err(report.into_errors());
+        return Err(report.into());
     };
     let checker = EventChecker { org_id, now, earliest: earliest(), latest: now + limits.max_future };
     let (events, batch) = if let Some(list) = map.remove("events") {
@@ -159,7 +184,7 @@ pub fn ingest_request(
             Value::Array(items) => items,
             other => {
                 report.add(&path, format!("expected an array of events, got {}", kind(&other)));
-                return Err(report.into_errors());
+                return Err(report.into());
             }
         };
         if items.is_empty() {
@@ -169,7 +194,7 @@ pub fn ingest_request(
             // Only this: checking a batch that cannot be taken would be work
             // for nothing, and its list of problems noise.
             report.add(&path, format!("at most {} events per request", limits.max_events));
-            return Err(report.into_errors());
+            return Err(report.into());
         }
         let mut events = Vec::with_capacity(items.len());
         for (i, item) in items.into_iter().enumerate() {
@@ -188,7 +213,7 @@ pub fn ingest_request(
     if report.is_empty() {
         duplicate_external_ids(&mut report, &ingest);
     }
-    if report.is_empty() { Ok(ingest) } else { Err(report.into_errors()) }
+    if report.is_empty() { Ok(ingest) } else { Err(report.into()) }
 }
 
 /// Two events of one request with one external id: the second would hit the
@@ -249,15 +274,27 @@ impl EventChecker {
             })
         };
         let entity = entity(r, &path.key("entity"), map.remove("entity"));
-        let changes = changes(r, &path.key("changes"), map.remove("changes"));
+        let changes = {
+            let (p, value) = (path.key("changes"), map.remove("changes"));
+            if let Some(doc) = &value {
+                document_limits(r, &p, doc, 1);
+            }
+            changes(r, &p, value)
+        };
         let context = context(r, &path.key("context"), map.remove("context"));
-        let metadata = metadata(r, &path.key("metadata"), map.remove("metadata"));
+        let metadata = {
+            let (p, value) = (path.key("metadata"), map.remove("metadata"));
+            if let Some(doc) = &value {
+                document_limits(r, &p, doc, 1);
+            }
+            metadata(r, &p, value)
+        };
         let external_id = optional_text(r, &path.key("external_id"), map.remove("external_id"), ID_CHARS);
         unknown_fields(r, path, map);
         if r.errors.len() != before {
             return None;
         }
-        Some(NewAuditEvent {
+        let event = NewAuditEvent {
             id: Uuid::now_v7(),
             org_id: self.org_id,
             external_id,
@@ -268,7 +305,15 @@ impl EventChecker {
             changes: changes?,
             context: context?,
             metadata: metadata?,
-        })
+        };
+        // Last, on an event otherwise valid: its size as the store counts it.
+        let bytes = limits::event_bytes(&event);
+        if bytes > limits::MAX_EVENT_BYTES {
+            r.too_large = true;
+            r.add(path, limits::event_size_problem(bytes));
+            return None;
+        }
+        Some(event)
     }
 
     fn occurred_at(&self, r: &mut Report, path: &Path<'_>, value: Option<Value>) -> Option<DateTime<Utc>> {
@@ -477,292 +522,13 @@ fn metadata(r: &mut Report, path: &Path<'_>, value: Option<Value>) -> Option<Val
     (r.errors.len() == before).then_some(Value::Object(map))
 }
 
-/// Free-form JSON (metadata, changed values) that jsonb can store: no NUL
-/// character in any string or key, which jsonb refuses (`\u0000 cannot be
-/// converted to text`). Depth needs no check here: the JSON parser already
-/// refuses nesting deeper than 128.
-fn storable_json(r: &mut Report, path: &Path<'_>, key: &str, value: &Value) {
-    if key.contains('\0') {
-        r.add(path, "the field name contains a NUL character, which cannot be stored");
-        return;
-    }
-    match value {
-        Value::String(s) if s.contains('\0') => {
-            r.add(path, "contains a NUL character (\\u0000), which cannot be stored")
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                storable_json(r, &path.index(i), "", item);
-            }
-        }
-        Value::Object(map) => {
-            for (k, v) in map {
-                storable_json(r, &path.key(k), k, v);
-            }
-        }
-        _ => {}
-    }
-}
+mod values;
 
-fn object(r: &mut Report, path: &Path<'_>, value: Value) -> Option<Map<String, Value>> {
-    match value {
-        Value::Object(map) => Some(map),
-        other => {
-            r.add(path, format!("expected an object, got {}", kind(&other)));
-            None
-        }
-    }
-}
-
-fn required_object(r: &mut Report, path: &Path<'_>, value: Option<Value>) -> Option<Map<String, Value>> {
-    match value {
-        None | Some(Value::Null) => {
-            r.add(path, "required");
-            None
-        }
-        Some(v) => object(r, path, v),
-    }
-}
-
-/// `Some(None)`: absent or null. `None`: present but not an object (reported).
-fn optional_object(
-    r: &mut Report,
-    path: &Path<'_>,
-    value: Option<Value>,
-    expected: &str,
-) -> Option<Option<Map<String, Value>>> {
-    match value {
-        None | Some(Value::Null) => Some(None),
-        Some(Value::Object(map)) => Some(Some(map)),
-        Some(other) => {
-            r.add(path, format!("expected {expected}, got {}", kind(&other)));
-            None
-        }
-    }
-}
-
-fn required_text(r: &mut Report, path: &Path<'_>, value: Option<Value>, max_chars: usize) -> Option<String> {
-    match value {
-        None | Some(Value::Null) => {
-            r.add(path, "required");
-            None
-        }
-        Some(Value::String(s)) if s.trim().is_empty() => {
-            r.add(path, "must not be empty");
-            None
-        }
-        Some(Value::String(s)) => storable_text(r, path, s, max_chars),
-        Some(other) => {
-            r.add(path, format!("expected a string, got {}", kind(&other)));
-            None
-        }
-    }
-}
-
-/// Absent, null and empty all mean "not given".
-fn optional_text(r: &mut Report, path: &Path<'_>, value: Option<Value>, max_chars: usize) -> Option<String> {
-    match value {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => storable_text(r, path, s, max_chars),
-        Some(other) => {
-            r.add(path, format!("expected a string, got {}", kind(&other)));
-            None
-        }
-    }
-}
-
-/// Text a PostgreSQL `text` column takes: no NUL, which it refuses outright.
-fn storable_text(r: &mut Report, path: &Path<'_>, s: String, max_chars: usize) -> Option<String> {
-    if s.contains('\0') {
-        r.add(path, "contains a NUL character (\\u0000), which cannot be stored");
-        return None;
-    }
-    // Bytes first: a string of fewer bytes than the limit has fewer chars,
-    // so only long strings are counted.
-    if s.len() > max_chars && s.chars().count() > max_chars {
-        r.add(path, format!("longer than {max_chars} characters"));
-        return None;
-    }
-    Some(s)
-}
-
-fn unknown_fields(r: &mut Report, path: &Path<'_>, rest: Map<String, Value>) {
-    unknown_fields_with(r, path, rest, "unknown field");
-}
-
-fn unknown_fields_with(r: &mut Report, path: &Path<'_>, rest: Map<String, Value>, problem: &str) {
-    for key in rest.keys() {
-        if key.contains('\0') {
-            r.add(path, "a field name contains a NUL character");
-        } else {
-            r.add(
-                &path.key(key),
-                if problem == "unknown field" {
-                    problem.to_string()
-                } else {
-                    format!("unknown field; {problem}")
-                },
-            );
-        }
-    }
-}
-
-/// `resource.verb`, dotted lower snake_case: the same rule as the
-/// `audit_events.action` CHECK, `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`.
-pub fn is_action(s: &str) -> bool {
-    let mut parts = 0;
-    for part in s.split('.') {
-        if !is_snake_word(part) {
-            return false;
-        }
-        parts += 1;
-    }
-    parts >= 2
-}
-
-/// `^[a-z][a-z0-9_]*$`, the `entity_type` CHECK.
-pub fn is_snake_word(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use values::{
+    document_limits, kind, object, optional_object, optional_text, required_object, required_text,
+    storable_json, unknown_fields, unknown_fields_with,
+};
+pub use values::{is_action, is_snake_word};
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn limits() -> Limits {
-        Limits::default()
-    }
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap()
-    }
-
-    fn good() -> Value {
-        json!({
-            "occurred_at": "2026-01-15T09:00:00Z",
-            "actor": {"kind": "user", "id": "usr_1", "name": "Alice"},
-            "action": "invoice.update",
-            "entity": {"type": "invoice", "id": "inv_1"}
-        })
-    }
-
-    fn errors(body: Value) -> Vec<String> {
-        match ingest_request(body, Uuid::nil(), &limits(), now()) {
-            Ok(_) => Vec::new(),
-            Err(errors) => errors.into_iter().map(|e| e.message).collect(),
-        }
-    }
-
-    #[test]
-    fn actions_and_types_follow_the_database_checks() {
-        for ok in ["invoice.update", "api_key.revoke", "a.b.c", "x1.y_2"] {
-            assert!(is_action(ok), "{ok}");
-        }
-        for bad in ["invoice", "Invoice.update", "invoice.", ".update", "invoice..x", "1a.b", "a.b-c", ""] {
-            assert!(!is_action(bad), "{bad}");
-        }
-        assert!(is_snake_word("api_key") && !is_snake_word("ApiKey") && !is_snake_word("_x"));
-    }
-
-    #[test]
-    fn a_single_event_and_a_batch_are_both_accepted() {
-        let one = ingest_request(good(), Uuid::nil(), &limits(), now()).ok().unwrap();
-        assert_eq!((one.events.len(), one.batch), (1, false));
-        let many = ingest_request(json!({"events": [good(), good()]}), Uuid::nil(), &limits(), now());
-        let many = many.ok().unwrap();
-        assert_eq!((many.events.len(), many.batch), (2, true));
-        assert!(many.events[0].id < many.events[1].id, "ids in request order");
-    }
-
-    #[test]
-    fn every_problem_is_named_by_its_path() {
-        let mut e0 = good();
-        e0["actor"].as_object_mut().unwrap().remove("id");
-        e0["occurred_at"] = json!(1736931600);
-        let mut e1 = good();
-        e1["context"] = json!({"ip": "nope", "country": "GBR", "colour": 1});
-        e1["acter"] = json!({});
-        let mut e2 = good();
-        e2["changes"] = json!({"diff": {"status": {"typo": 1}, "total": {"old": 1, "new": 2}}});
-        e2["metadata"] = json!({"note": "a\u{0}b", "list": [1, {"k\u{0}": 2}]});
-        e2["action"] = json!("Invoice Update");
-        let got = errors(json!({"events": [e0, e1, e2, []], "extra": true}));
-        assert_eq!(
-            got,
-            [
-                "extra: unknown field",
-                "events[0].occurred_at: expected an RFC 3339 timestamp string, got a number",
-                "events[0].actor.id: required",
-                "events[1].context.ip: not an IP address",
-                "events[1].context.country: not a two-letter country code (ISO 3166-1 alpha-2, such as GB)",
-                "events[1].context.colour: unknown field",
-                "events[1].acter: unknown field",
-                "events[2].action: not a dotted lower snake_case action like `invoice.update`",
-                "events[2].changes.diff.status.typo: unknown field; a changed value has `old` and/or `new`",
-                "events[2].changes.diff.status: expected `old` and/or `new` (or `fields` for a nested object)",
-                "events[2].metadata.list[1][\"k\\u0000\"]: the field name contains a NUL character, which cannot be stored",
-                "events[2].metadata.note: contains a NUL character (\\u0000), which cannot be stored",
-                "events[3]: expected an object, got an array",
-            ]
-        );
-    }
-
-    #[test]
-    fn timestamps_must_be_plausible() {
-        let at = |t: &str| {
-            let mut e = good();
-            e["occurred_at"] = json!(t);
-            errors(e)
-        };
-        assert!(at("2026-01-16T11:59:00Z").is_empty(), "within 24 hours ahead");
-        assert!(at("2026-01-15T13:00:00+02:00").is_empty(), "offsets");
-        assert!(at("2026-01-16T12:01:00Z")[0].starts_with("occurred_at: more than 24 hours in the future"));
-        assert!(at("1999-12-31T23:59:59Z")[0].starts_with("occurred_at: before 2000-01-01"));
-        assert!(at("15/01/2026")[0].starts_with("occurred_at: not an RFC 3339 timestamp"));
-    }
-
-    #[test]
-    fn batches_are_bounded_and_external_ids_unique_within_one() {
-        let batch = |n: usize| json!({"events": vec![good(); n]});
-        assert_eq!(errors(batch(0)), ["events: at least one event is required"]);
-        assert_eq!(errors(batch(1001)), ["events: at most 1000 events per request"]);
-        assert!(errors(batch(1000)).is_empty());
-        let with_id = |id: &str| {
-            let mut e = good();
-            e["external_id"] = json!(id);
-            e
-        };
-        assert_eq!(
-            errors(json!({"events": [with_id("a"), with_id("b"), with_id("a")]})),
-            ["events[2].external_id: same as events[0].external_id; external ids are unique per org"]
-        );
-        let mut bad = good();
-        bad["actor"] = json!("alice");
-        assert_eq!(errors(json!({"events": vec![bad; 80]})).len(), MAX_ERRORS + 1, "capped, with a note");
-    }
-
-    #[test]
-    fn odd_keys_are_quoted_in_paths() {
-        let mut e = good();
-        e["metadata"] = json!({"a b": {"<script>": "x\u{0}"}});
-        assert_eq!(
-            errors(e),
-            ["metadata[\"a b\"][\"<script>\"]: contains a NUL character (\\u0000), which cannot be stored"]
-        );
-    }
-}
+mod tests;

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgCopyIn;
 use uuid::Uuid;
 
-use super::insert::StoredForm;
+use super::insert::{StoredForm, within_limits};
 use crate::chain::{self, Link, Linker};
 
 /// Rows per COPY statement. Each statement commits on its own, so a long load
@@ -52,9 +52,11 @@ pub async fn copy_events(
         let mut in_statement = 0;
         while in_statement < ROWS_PER_COPY {
             let Some(mut event) = events.next() else { break };
+            // Checked before redaction, as the API and insert check it.
+            let within = within_limits(&event);
             crate::redact::redact_event(&mut event);
             let row = if event.org_id == org_id {
-                StoredForm::of(&event).and_then(|stored| {
+                within.and_then(|()| StoredForm::of(&event)).and_then(|stored| {
                     let link = linker
                         .link(stored.canonical(&event, received_at))
                         .map_err(|err| sqlx::Error::Encode(err.into()))?;

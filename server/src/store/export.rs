@@ -15,11 +15,12 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
 use super::filter_sql::push_conditions;
-use super::timeline::{EVENT_COLUMNS, EventRow};
+use super::timeline::{BudgetedRow, EVENT_COLUMNS, ROW_BYTES, push_budget_close, push_budget_open};
+use app::model::limits::EXPORT_BATCH_BUDGET_BYTES;
 
 /// Rows per query. Large enough that the per-query cost (planning, a round
-/// trip) is small against the rows, small enough that a batch of big
-/// events stays a few megabytes.
+/// trip) is small against the rows; a batch of big events also stops at
+/// [`EXPORT_BATCH_BUDGET_BYTES`], so the server never holds more than that.
 pub const EXPORT_BATCH: usize = 2_000;
 
 /// One exported event and its place in the org's hash chain.
@@ -39,6 +40,7 @@ pub struct ExportReader {
     query: EventQuery,
     after: Option<(DateTime<Utc>, Uuid)>,
     batch: usize,
+    budget: usize,
     done: bool,
 }
 
@@ -57,12 +59,23 @@ impl ExportReader {
         query: EventQuery,
         batch: usize,
     ) -> Result<ExportReader, sqlx::Error> {
+        Self::open_with_budget(pool, org_id, query, batch, EXPORT_BATCH_BUDGET_BYTES).await
+    }
+
+    /// [`ExportReader::open_with_batch`] with another byte budget per batch.
+    pub async fn open_with_budget(
+        pool: &PgPool,
+        org_id: Uuid,
+        query: EventQuery,
+        batch: usize,
+        budget: usize,
+    ) -> Result<ExportReader, sqlx::Error> {
         let mut tx = pool.begin().await?;
         // Must be the transaction's first statement.
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
         super::tenant::set_org(&mut tx, org_id).await?;
         let done = query.is_empty_window();
-        Ok(ExportReader { tx, org_id, query, after: None, batch: batch.max(1), done })
+        Ok(ExportReader { tx, org_id, query, after: None, batch: batch.max(1), budget, done })
     }
 
     /// The next events, newest first; empty once every match was returned.
@@ -72,7 +85,10 @@ impl ExportReader {
         }
         // The same statement as a timeline page (inner query on the indexes,
         // deleted-entity lookup on the batch only), plus the chain position.
-        let mut sql = QueryBuilder::<Postgres>::new(EVENT_COLUMNS);
+        const ORDER: &str = "occurred_at DESC, id DESC";
+        let mut sql = QueryBuilder::<Postgres>::new("");
+        push_budget_open(&mut sql, ORDER);
+        sql.push(EVENT_COLUMNS).push(ROW_BYTES);
         sql.push("FROM (SELECT * FROM audit_events WHERE org_id = ").push_bind(self.org_id);
         push_conditions(&mut sql, self.org_id, &self.query);
         if let Some((at, id)) = self.after {
@@ -81,13 +97,15 @@ impl ExportReader {
         sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ")
             .push_bind(self.batch as i64)
             .push(") e ORDER BY e.occurred_at DESC, e.id DESC");
-        let rows: Vec<EventRow> = sql.build_query_as().fetch_all(&mut *self.tx).await?;
-        if rows.len() < self.batch {
+        push_budget_close(&mut sql, ORDER, self.budget);
+        let rows: Vec<BudgetedRow> = sql.build_query_as().fetch_all(&mut *self.tx).await?;
+        // Done when the read ran out of matches, not when the budget cut it.
+        if !BudgetedRow::cut(&rows) && rows.len() < self.batch {
             self.done = true;
         }
         let events: Vec<ExportedEvent> = rows
             .into_iter()
-            .map(|r| r.into_event())
+            .map(|r| r.row.into_event())
             .map(|event| ExportedEvent { seq: (event.seq > 0).then_some(event.seq), event })
             .collect();
         if let Some(last) = events.last() {

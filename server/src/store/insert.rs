@@ -36,6 +36,12 @@ pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent])
     if events.is_empty() {
         return Ok(0);
     }
+    // No event over the limits reaches the table, whoever calls: the API
+    // refuses them with a field path first; this is the guard for every
+    // other way in. Checked on the event as given, as the API checks it.
+    for e in events {
+        within_limits(e)?;
+    }
     // Secrets never reach the table (or the hash), whoever calls.
     let events: Vec<NewAuditEvent> = events
         .iter()
@@ -183,6 +189,12 @@ impl StoredForm {
             external_id: e.external_id.as_deref(),
         }
     }
+}
+
+/// [`app::model::limits::check_event`] as a store error naming the event.
+pub(crate) fn within_limits(e: &NewAuditEvent) -> Result<(), sqlx::Error> {
+    app::model::limits::check_event(e)
+        .map_err(|err| sqlx::Error::InvalidArgument(format!("event {}: over the event limits: {err}", e.id)))
 }
 
 pub(crate) fn metadata_json(e: &NewAuditEvent) -> String {

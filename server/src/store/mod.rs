@@ -26,7 +26,9 @@ use uuid::Uuid;
 pub use copy::copy_events;
 pub use insert::{insert_events, insert_events_in};
 pub use orgs::{Org, all_orgs, ensure_org, find_org, first_org, org_by_id};
-pub use timeline::{SINCE_SCAN_WINDOW, head_seq, page_plan, page_statement};
+pub use timeline::{
+    SINCE_SCAN_WINDOW, events_since_within, head_seq, list_events_within, page_plan, page_statement,
+};
 
 pub use api_keys::{
     ApiKeyAuth, ApiKeyError, ApiKeyInfo, KEY_PREFIX, authenticate_api_key, cli_actor, create_api_key,

@@ -1,5 +1,6 @@
 //! Reading the timeline.
 
+use app::model::limits::{PAGE_BUDGET_BYTES, SINCE_BUDGET_BYTES};
 use app::model::{
     Actor, ActorKind, ActorSummary, AuditEvent, Changes, Cursor, EntityRef, EventContext, EventCount,
     EventQuery, RecordNeighbors, TimelinePage,
@@ -33,6 +34,10 @@ pub(super) const EVENT_COLUMNS: &str = "SELECT e.id, e.org_id, e.seq, e.occurred
 /// trigram index for a rare term) and stops after `limit + 1` rows: the extra
 /// row only says whether another page exists. The deleted-entity lookup runs
 /// on those rows alone, never on the whole log.
+///
+/// A page also stops once its events pass [`PAGE_BUDGET_BYTES`] (see
+/// [`push_budget_open`]): it then holds fewer than `limit` events and a
+/// cursor, and the next page goes on from there.
 pub async fn list_events(
     pool: &PgPool,
     org_id: Uuid,
@@ -40,13 +45,27 @@ pub async fn list_events(
     after: Option<Cursor>,
     limit: usize,
 ) -> Result<TimelinePage, sqlx::Error> {
+    list_events_within(pool, org_id, query, after, limit, PAGE_BUDGET_BYTES).await
+}
+
+/// [`list_events`] with another byte budget (tests use small ones).
+pub async fn list_events_within(
+    pool: &PgPool,
+    org_id: Uuid,
+    query: &EventQuery,
+    after: Option<Cursor>,
+    limit: usize,
+    budget: usize,
+) -> Result<TimelinePage, sqlx::Error> {
     let mut tx = begin_snapshot(pool, org_id).await?;
     let floor = scan_floor(&mut tx, org_id, query, after).await?;
-    let mut sql = page_statement_above("", org_id, query, after, limit, floor);
-    let mut rows: Vec<EventRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    let mut sql = page_statement_with("", org_id, query, after, limit, Some(budget), floor);
+    let rows: Vec<BudgetedRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
     let head_seq = head_in(&mut tx, org_id).await?;
     tx.commit().await?;
-    let has_more = rows.len() > limit;
+    let cut = BudgetedRow::cut(&rows);
+    let mut rows: Vec<EventRow> = rows.into_iter().map(|r| r.row).collect();
+    let has_more = rows.len() > limit || cut;
     rows.truncate(limit);
     let (next_cursor, partial) = if has_more {
         (rows.last().map(|r| Cursor { occurred_at: r.occurred_at, id: r.id }.encode()), false)
@@ -103,8 +122,9 @@ async fn scan_floor(
 }
 
 /// The statement that reads one page (see [`list_events`]), after `prefix`
-/// (`EXPLAIN …` to see its plan). Public for the benchmark, which runs it
-/// bare to measure what the rest of a page read costs.
+/// (`EXPLAIN …` to see its plan), without the byte budget. Public for the
+/// benchmark, which runs it bare to measure what the rest of a page read
+/// costs, and counts every match through it.
 pub fn page_statement(
     prefix: &str,
     org_id: Uuid,
@@ -112,21 +132,29 @@ pub fn page_statement(
     after: Option<Cursor>,
     limit: usize,
 ) -> QueryBuilder<'static, Postgres> {
-    page_statement_above(prefix, org_id, query, after, limit, None)
+    page_statement_with(prefix, org_id, query, after, limit, None, None)
 }
 
-/// [`page_statement`] reading no lower than `floor` (inclusive), the end of
-/// a bounded stretch (see [`scan_floor`]).
-fn page_statement_above(
+/// [`page_statement`] within a byte `budget`, and reading no lower than
+/// `floor` (inclusive), the end of a bounded stretch (see [`scan_floor`]).
+fn page_statement_with(
     prefix: &str,
     org_id: Uuid,
     query: &EventQuery,
     after: Option<Cursor>,
     limit: usize,
+    budget: Option<usize>,
     floor: Option<Cursor>,
 ) -> QueryBuilder<'static, Postgres> {
+    const ORDER: &str = "occurred_at DESC, id DESC";
     let mut sql = QueryBuilder::<Postgres>::new(prefix);
+    if budget.is_some() {
+        push_budget_open(&mut sql, ORDER);
+    }
     sql.push(EVENT_COLUMNS);
+    if budget.is_some() {
+        sql.push(ROW_BYTES);
+    }
     let (actors, query) = split_actors(query);
     let query = &query;
     if let Some(actors) = &actors {
@@ -162,7 +190,59 @@ fn page_statement_above(
         sql.push(") p ORDER BY p.occurred_at DESC, p.id DESC LIMIT ").push_bind((limit + 1) as i64);
     }
     sql.push(") e ORDER BY e.occurred_at DESC, e.id DESC");
+    if let Some(budget) = budget {
+        push_budget_close(&mut sql, ORDER, budget);
+    }
     sql
+}
+
+/// The size of one row as the read budgets count it: its JSON documents and
+/// its longer texts as PostgreSQL holds them, plus a fixed allowance for
+/// the rest (ids, times, short codes), close to what [`MAX_EVENT_BYTES`]
+/// counts for the same event. Pushed after [`EVENT_COLUMNS`].
+///
+/// [`MAX_EVENT_BYTES`]: app::model::limits::MAX_EVENT_BYTES
+pub(super) const ROW_BYTES: &str = ", coalesce(octet_length(e.changes::text), 0) \
+        + coalesce(octet_length(e.metadata::text), 0) + octet_length(e.actor_id) \
+        + octet_length(e.actor_name) + coalesce(octet_length(e.actor_email), 0) \
+        + coalesce(octet_length(e.actor_avatar), 0) + octet_length(e.entity_id) \
+        + coalesce(octet_length(e.entity_name), 0) + coalesce(octet_length(e.user_agent), 0) \
+        + coalesce(octet_length(e.session_id), 0) + coalesce(octet_length(e.request_id), 0) \
+        + coalesce(octet_length(e.external_id), 0) + 256 AS row_bytes ";
+
+/// Opens a statement whose rows stop at a byte budget: around a statement
+/// selecting [`EVENT_COLUMNS`] and [`ROW_BYTES`] in `order`, a running sum
+/// of the row sizes keeps every row that starts within the budget (so the
+/// first row always, whatever its size), and a count of the rows before
+/// the cut says whether it cut any. The rows past the budget never leave
+/// the database. Close with [`push_budget_close`].
+pub(super) fn push_budget_open(sql: &mut QueryBuilder<'static, Postgres>, order: &str) {
+    sql.push("SELECT * FROM (SELECT b.*, sum(b.row_bytes) OVER (ORDER BY ")
+        .push(order)
+        .push(" ROWS UNBOUNDED PRECEDING) AS running_bytes, count(*) OVER () AS inner_rows FROM (");
+}
+
+pub(super) fn push_budget_close(sql: &mut QueryBuilder<'static, Postgres>, order: &str, budget: usize) {
+    sql.push(") b) w WHERE w.running_bytes - w.row_bytes < ")
+        .push_bind(i64::try_from(budget).unwrap_or(i64::MAX))
+        .push(" ORDER BY ")
+        .push(order);
+}
+
+/// A row of a budgeted statement.
+#[derive(sqlx::FromRow)]
+pub(super) struct BudgetedRow {
+    #[sqlx(flatten)]
+    pub row: EventRow,
+    /// Rows the statement had before the budget cut it.
+    pub inner_rows: i64,
+}
+
+impl BudgetedRow {
+    /// Whether the budget left rows out.
+    pub fn cut(rows: &[BudgetedRow]) -> bool {
+        rows.first().is_some_and(|r| usize::try_from(r.inner_rows).unwrap_or(0) > rows.len())
+    }
 }
 
 /// The plan PostgreSQL picks for a page read, as `EXPLAIN` prints it, read
@@ -207,12 +287,27 @@ pub const SINCE_SCAN_WINDOW: i64 = 10_000;
 /// commit), so continuing from the returned seq, or from a page's
 /// `head_seq`, misses nothing and repeats nothing. The range walks the
 /// `(org_id, seq)` index.
+///
+/// One answer also holds at most [`SINCE_BUDGET_BYTES`] of events (always
+/// at least one): past it, the returned seq is the last event's.
 pub async fn events_since(
     pool: &PgPool,
     org_id: Uuid,
     query: &EventQuery,
     after_seq: i64,
     limit: usize,
+) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
+    events_since_within(pool, org_id, query, after_seq, limit, SINCE_BUDGET_BYTES).await
+}
+
+/// [`events_since`] with another byte budget (tests use small ones).
+pub async fn events_since_within(
+    pool: &PgPool,
+    org_id: Uuid,
+    query: &EventQuery,
+    after_seq: i64,
+    limit: usize,
+    budget: usize,
 ) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
     let mut tx = begin_snapshot(pool, org_id).await?;
     let head = head_in(&mut tx, org_id).await?;
@@ -221,7 +316,9 @@ pub async fn events_since(
         return Ok((Vec::new(), head.min(after_seq)));
     }
     let through = head.min(after_seq.saturating_add(SINCE_SCAN_WINDOW));
-    let mut sql = QueryBuilder::<Postgres>::new(EVENT_COLUMNS);
+    let mut sql = QueryBuilder::<Postgres>::new("");
+    push_budget_open(&mut sql, "seq");
+    sql.push(EVENT_COLUMNS).push(ROW_BYTES);
     sql.push("FROM (SELECT * FROM audit_events WHERE org_id = ")
         .push_bind(org_id)
         .push(" AND seq > ")
@@ -230,10 +327,13 @@ pub async fn events_since(
         .push_bind(through);
     push_conditions(&mut sql, org_id, query);
     sql.push(" ORDER BY seq LIMIT ").push_bind(limit as i64).push(") e ORDER BY e.seq");
-    let rows: Vec<EventRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    push_budget_close(&mut sql, "seq", budget);
+    let rows: Vec<BudgetedRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
+    let cut = BudgetedRow::cut(&rows);
+    let rows: Vec<EventRow> = rows.into_iter().map(|r| r.row).collect();
     let through =
-        if rows.len() >= limit { rows.last().and_then(|r| r.seq).unwrap_or(through) } else { through };
+        if rows.len() >= limit || cut { rows.last().and_then(|r| r.seq).unwrap_or(through) } else { through };
     Ok((rows.into_iter().map(EventRow::into_event).collect(), through))
 }
 
