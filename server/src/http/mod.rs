@@ -32,15 +32,23 @@ pub struct ApiContext {
     pub limits: Limits,
     /// Signs viewer tokens; without it, minting answers 500.
     pub token_signer: Option<std::sync::Arc<crate::chain::ChainSigner>>,
+    /// The keys whose checkpoints `POST /api/v1/verify` trusts; none: no
+    /// checkpoint counts.
+    pub trusted_keys: crate::chain::TrustedKeys,
 }
 
 impl ApiContext {
     pub fn new(pool: PgPool) -> ApiContext {
-        ApiContext { pool, limits: Limits::default(), token_signer: None }
+        ApiContext { pool, limits: Limits::default(), token_signer: None, trusted_keys: Default::default() }
     }
 
     pub fn with_token_signer(mut self, signer: std::sync::Arc<crate::chain::ChainSigner>) -> ApiContext {
         self.token_signer = Some(signer);
+        self
+    }
+
+    pub fn with_trusted_keys(mut self, keys: crate::chain::TrustedKeys) -> ApiContext {
+        self.trusted_keys = keys;
         self
     }
 }
