@@ -54,7 +54,8 @@ cargo test --locked -p audit-timeline --features ssr --bin audit-timeline
 
 step "end-to-end tests (Chromium, release server, embedded PostgreSQL, demo data)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-env -u DATABASE_URL "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$work/e2e" >"$work/server.log" 2>&1 &
+# --demo: the tests sign in with the demo accounts; nothing else loads them.
+env -u DATABASE_URL "$BIN" serve --demo --listen "127.0.0.1:$port" --data-dir "$work/e2e" >"$work/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 240); do
   curl -sf -o /dev/null "http://127.0.0.1:$port/" && break

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 mod bench;
+mod operator;
 mod progress;
 
 use std::net::SocketAddr;
@@ -21,7 +22,6 @@ use clap::{Args, Parser, Subcommand};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use server::auth::{AuthState, SessionAccess, users};
-use server::chain::ChainSigner;
 use server::demo::{DemoOptions, demo_org};
 use server::{Database, PgAuditStore, store};
 use tower_http::compression::CompressionLayer;
@@ -40,6 +40,11 @@ struct Cli {
     /// Where the embedded PostgreSQL keeps its cluster.
     #[arg(long, env = "AUDIT_DATA_DIR", global = true, default_value = ".data")]
     data_dir: PathBuf,
+    /// Public keys (Ed25519, 64 hex digits each, comma-separated) whose
+    /// signed checkpoints verification trusts besides the server's own key,
+    /// e.g. a former key. The database's list of keys is never trusted.
+    #[arg(long, env = "AUDIT_TRUSTED_KEYS", global = true, hide_env_values = true)]
+    trusted_keys: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -138,8 +143,9 @@ struct ServeArgs {
     /// Directory with the built browser bundle (pkg/) and public assets.
     #[arg(long, env = "LEPTOS_SITE_ROOT")]
     site_root: Option<PathBuf>,
-    /// Load demo data and demo accounts into an empty database, and list the
-    /// accounts on the login page. Always on for the embedded database.
+    /// Load demo data and demo accounts (password `demo`) into an empty
+    /// database, and list the demo accounts on the login page. Without it,
+    /// a database with nobody in it gets a one-time setup link.
     #[arg(long)]
     demo: bool,
     /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
@@ -204,10 +210,12 @@ async fn run(cli: &Cli, db: &Database) -> anyhow::Result<()> {
         }
         Some(Command::Seed(args)) => seed(db, args).await,
         Some(Command::User(UserCommand::Add { email, name, org, role })) => {
-            add_user(db, email, name, org, *role).await
+            operator::add_user(db, email, name, org, *role).await
         }
         Some(Command::ApiKey(command)) => api_key(db, command).await,
-        Some(Command::Verify { org }) => verify(db, &cli.data_dir, org.as_deref()).await,
+        Some(Command::Verify { org }) => {
+            operator::verify(db, &cli.data_dir, cli.trusted_keys.as_deref(), org.as_deref()).await
+        }
         Some(Command::Postgres) => {
             let url =
                 db.embedded_url().context("DATABASE_URL is set: there is no embedded PostgreSQL to run")?;
@@ -215,10 +223,10 @@ async fn run(cli: &Cli, db: &Database) -> anyhow::Result<()> {
             shutdown_signal().await;
             Ok(())
         }
-        Some(Command::Serve(args)) => serve(db, &cli.data_dir, args.clone()).await,
+        Some(Command::Serve(args)) => serve(db, cli, args.clone()).await,
         // Handled in `main`, before any database is opened.
         Some(Command::Bench(_)) => Ok(()),
-        None => serve(db, &cli.data_dir, ServeArgs::parse_default()).await,
+        None => serve(db, cli, ServeArgs::parse_default()).await,
     }
 }
 
@@ -268,22 +276,40 @@ async fn load_demo(db: &Database, index: usize, opts: DemoOptions) -> anyhow::Re
     Ok(written)
 }
 
-async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> anyhow::Result<()> {
-    let demo = db.is_embedded() || args.demo;
+async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> {
+    // Demo data and its public passwords only when asked for, whatever the
+    // database.
+    let demo = args.demo;
     if demo {
         load_demo_once(db, args.demo_events).await?;
+    } else {
+        let demo_users = users::demo_user_count(&db.admin).await?;
+        if demo_users > 0 {
+            tracing::warn!(
+                demo_users,
+                "this database holds demo accounts whose password is `demo`; they can still sign in"
+            );
+        }
     }
     // Checkpoints of every org's chain, signed with a key the database never
-    // holds (AUDIT_SIGNING_KEY, or a key file created in the data directory).
-    let signer = ChainSigner::load(&data_dir.join("signing.key"))?;
-    signer.register(&db.app).await?;
-    tracing::info!(key_id = signer.key_id(), "signing chain checkpoints");
-    let checkpointer = server::chain::spawn_checkpointer(db.admin.clone(), signer);
+    // holds (AUDIT_SIGNING_KEY, or a key file the database's OS user cannot
+    // read), registered through the owner connection.
+    let signer = operator::load_signer(db, &cli.data_dir)?;
+    signer.register(&db.admin).await?;
+    let trusted = operator::trusted_keys(cli.trusted_keys.as_deref(), Some(&signer))?;
+    tracing::info!(
+        key_id = signer.key_id(),
+        public_key = %signer.public_key_hex(),
+        also_trusted = trusted.len() - 1,
+        "signing chain checkpoints"
+    );
+    let checkpointer = server::chain::spawn_checkpointer(db.admin.clone(), signer.clone());
     // The same key signs viewer tokens (domain-separated from checkpoints),
     // so every server process sharing the key accepts every other's tokens.
-    let token_signer = Arc::new(ChainSigner::load(&data_dir.join("signing.key"))?);
+    let token_signer = Arc::new(signer);
     let embed_key = token_signer.verifying_key();
-    let store: Arc<dyn AuditStore> = Arc::new(PgAuditStore::new(db.app.clone()));
+    let store: Arc<dyn AuditStore> =
+        Arc::new(PgAuditStore::new(db.app.clone()).with_trusted_keys(trusted.clone()));
     let access: Arc<dyn AccessControl> =
         Arc::new(SessionAccess::new(db.app.clone(), demo).with_viewer_tokens(token_signer.verifying_key()));
     // One LISTEN connection for this process; every browser's live stream
@@ -298,6 +324,11 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
         .with_admission(admission.clone());
     let auth =
         AuthState::new(db.app.clone(), args.secure_cookies).with_trusted_proxies(args.trusted_proxy.clone());
+    let setup = server::auth::SetupState {
+        owner: db.admin.clone(),
+        app: db.app.clone(),
+        secure_cookies: args.secure_cookies,
+    };
 
     let site_root = args.site_root.clone().unwrap_or_else(default_site_root);
     let options = LeptosOptions::builder()
@@ -323,10 +354,12 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
             move || app::shell(options.clone())
         })
         .merge(server::auth::routes(auth.clone()))
+        .merge(server::auth::setup_routes(setup))
         .merge(server::http::routes(
             server::http::ApiContext::new(db.app.clone())
                 .with_token_signer(token_signer)
-                .with_admission(admission),
+                .with_admission(admission)
+                .with_trusted_keys(trusted),
         ))
         .merge(server::http::live_routes(live))
         .fallback(leptos_axum::file_and_error_handler(app::shell))
@@ -353,6 +386,9 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
         "Audit timeline at {url}{}",
         if demo { " (demo accounts are listed on the login page)" } else { "" }
     );
+    if !demo {
+        operator::print_setup(db, &url).await?;
+    }
     server::http::serve(listener, router, async move {
         shutdown_signal().await;
         // Open live streams would otherwise hold the shutdown forever.
@@ -361,37 +397,6 @@ async fn serve(db: &Database, data_dir: &std::path::Path, args: ServeArgs) -> an
     .await?;
     checkpointer.abort();
     live_listener.abort();
-    Ok(())
-}
-
-/// Verifies chains. With the server's signing key at hand (AUDIT_SIGNING_KEY
-/// or the key file), checkpoints must carry its signature; keys found only in
-/// the database could have been planted there by whoever changed the events.
-async fn verify(db: &Database, data_dir: &std::path::Path, org_slug: Option<&str>) -> anyhow::Result<()> {
-    let key_file = data_dir.join("signing.key");
-    let trusted = if std::env::var_os("AUDIT_SIGNING_KEY").is_some() || key_file.exists() {
-        vec![ChainSigner::load(&key_file)?.verifying_key()]
-    } else {
-        eprintln!("no signing key in {}: trusting the keys recorded in the database", data_dir.display());
-        Vec::new()
-    };
-    let orgs = match org_slug {
-        Some(slug) => vec![
-            store::find_org(&db.admin, slug).await?.with_context(|| format!("no org with slug '{slug}'"))?,
-        ],
-        None => store::all_orgs(&db.admin).await?,
-    };
-    let mut broken = 0;
-    for org in orgs {
-        let report = if trusted.is_empty() {
-            server::chain::verify_org(&db.app, org.id).await?
-        } else {
-            server::chain::verify_org_trusting(&db.app, org.id, &trusted).await?
-        };
-        println!("{} ({}): {report}", org.name, org.slug);
-        broken += usize::from(!report.is_ok());
-    }
-    anyhow::ensure!(broken == 0, "{broken} chain(s) broken");
     Ok(())
 }
 
@@ -413,7 +418,7 @@ async fn load_demo_once(db: &Database, acme_events: usize) -> anyhow::Result<()>
         let org = demo_org(DemoOptions::default().seed, index);
         for member in server::demo::members(&org) {
             let role = Role::parse(member.role).unwrap_or(Role::Member);
-            let user = users::ensure_user(&db.admin, &member.email, &member.name, &hash).await?;
+            let user = users::ensure_demo_user(&db.admin, &member.email, &member.name, &hash).await?;
             users::set_membership(&db.admin, org.id, user, role).await?;
             if index == 0 && role == Role::Owner {
                 first_owner = Some(user);
@@ -456,31 +461,6 @@ async fn api_key(db: &Database, command: &ApiKeyCommand) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
-}
-
-async fn add_user(db: &Database, email: &str, name: &str, org_slug: &str, role: Role) -> anyhow::Result<()> {
-    let password = match std::env::var("AUDIT_USER_PASSWORD") {
-        Ok(p) => p,
-        Err(_) => {
-            eprintln!("Password for {email} (one line on stdin):");
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line)?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
-    };
-    anyhow::ensure!(password.chars().count() >= 10, "the password must have at least 10 characters");
-    let org = match store::find_org(&db.admin, org_slug).await? {
-        Some(org) => org,
-        None => {
-            store::ensure_org(&db.admin, uuid::Uuid::now_v7(), org_slug, org_slug).await?;
-            store::find_org(&db.admin, org_slug).await?.context("org just created")?
-        }
-    };
-    let hash = tokio::task::spawn_blocking(move || server::auth::hash_password(&password)).await?;
-    let user = users::ensure_user(&db.admin, email, name, &hash).await?;
-    users::set_membership(&db.admin, org.id, user, role).await?;
-    println!("{email} is {} of {} (/o/{})", role.label(), org.name, org.slug);
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::Executor;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::embedded_pg::EmbeddedPostgres;
@@ -11,8 +10,9 @@ use crate::embedded_pg::EmbeddedPostgres;
 /// The migrations in `server/migrations`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// An open database: an owner pool for migrations and demo loading, and the
-/// pool the product itself uses, whose connections act as `audit_app`.
+/// An open (and migrated) database: an owner pool for migrations and demo
+/// loading, and the pool the product itself uses, whose connections log in
+/// as `audit_app`.
 pub struct Database {
     pub admin: PgPool,
     pub app: PgPool,
@@ -27,11 +27,17 @@ pub enum OpenError {
     Connect(#[source] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "cannot log in as the audit_app role: {0} (set AUDIT_APP_PASSWORD to its password, or let the \
+         server set it by migrating as a role that may ALTER ROLE audit_app)"
+    )]
+    AppLogin(#[source] sqlx::Error),
 }
 
 impl Database {
     /// Connects to `database_url`, or when it is `None` starts (or reuses) the
-    /// embedded cluster in `data_dir`.
+    /// embedded cluster in `data_dir`; applies the migrations and prepares
+    /// the app role's login.
     pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Database, OpenError> {
         let (url, embedded) = match database_url {
             Some(url) => (url.to_string(), None),
@@ -50,9 +56,26 @@ impl Database {
                 return Err(OpenError::Connect(err));
             }
         };
-        // Lazy: its role exists only once migrations have run.
-        let app = app_pool_options().connect_lazy_with(admin.connect_options().as_ref().clone());
-        Ok(Database { admin, app, embedded })
+        // The app role can log in only once migrations have run, and its
+        // password may need setting; both are the owner's job, done here so
+        // every command gets a working app pool.
+        let prepared = async {
+            MIGRATOR.run(&admin).await?;
+            let login = crate::app_login::app_login(admin.connect_options().as_ref())
+                .await
+                .map_err(OpenError::AppLogin)?;
+            Ok::<_, OpenError>(app_pool_options().connect_lazy_with(login))
+        };
+        match prepared.await {
+            Ok(app) => Ok(Database { admin, app, embedded }),
+            Err(err) => {
+                admin.close().await;
+                if let Some(pg) = embedded {
+                    pg.stop().await;
+                }
+                Err(err)
+            }
+        }
     }
 
     pub fn is_embedded(&self) -> bool {
@@ -79,24 +102,18 @@ impl Database {
     }
 }
 
-/// The product's own pool. Each connection switches to the `audit_app` role,
-/// which may only SELECT and INSERT audit events, and plans every query with
-/// its actual parameters: the best plan for a search depends on the term
-/// (rare terms want the trigram index, common ones the time index), which a
-/// cached generic plan cannot know.
-pub async fn app_pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
-    app_pool_options().connect_with(options).await
+/// The product's own pool, for the database `owner` (the migrating role)
+/// names. Its connections log in as `audit_app` (see [`crate::app_login`]),
+/// which may only SELECT and INSERT audit events. Nothing is set per
+/// session: what the role needs (plan_cache_mode) is the role's own setting
+/// (migration 0014), so it also holds behind a transaction-mode pooler.
+pub async fn app_pool(owner: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
+    let login = crate::app_login::app_login(&owner).await?;
+    app_pool_options().connect_with(login).await
 }
 
 fn app_pool_options() -> PgPoolOptions {
-    PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).after_connect(
-        |conn, _meta| {
-            Box::pin(async move {
-                conn.execute("SET ROLE audit_app; SET plan_cache_mode = force_custom_plan").await?;
-                Ok(())
-            })
-        },
-    )
+    PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5))
 }
 
 async fn admin_pool(url: &str) -> Result<PgPool, sqlx::Error> {

@@ -85,7 +85,13 @@ impl EmbeddedPostgres {
             started_here: false,
         };
         if let Some(user) = run_as {
-            pg.run("chown", Command::new("chown").arg("-R").arg(format!("{user}:")).arg(&dir)).await?;
+            // Everything but the server's own key directory, which must stay
+            // unreadable to the cluster's user (see chain::signing).
+            let keys = dir.join(crate::chain::signing::KEY_DIR);
+            let mut chown = Command::new("find");
+            chown.arg(&dir).arg("-path").arg(&keys).arg("-prune").arg("-o");
+            chown.args(["-exec", "chown", "-h", &format!("{user}:"), "{}", "+"]);
+            pg.run("chown", &mut chown).await?;
             pg.check_reachable(&dir).await?;
         }
         if !pg.pgdata.join("PG_VERSION").exists() {
@@ -293,6 +299,13 @@ fn find_bin_dir() -> Option<PathBuf> {
         .unwrap_or_default()
         .into_iter()
         .find(|d| has_tools(d))
+}
+
+/// Whether the cluster runs as an OS user of its own (`postgres`), which
+/// happens when this process is root; otherwise it runs as this process's
+/// user and can read whatever the server can.
+pub fn runs_as_other_user() -> bool {
+    is_root()
 }
 
 fn is_root() -> bool {

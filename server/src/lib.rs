@@ -3,6 +3,7 @@
 //! embedded PostgreSQL launcher used when no database is configured, the demo
 //! data generator, and the plain HTTP routes that are not server functions.
 
+pub mod app_login;
 pub mod auth;
 pub mod avatar;
 pub mod chain;

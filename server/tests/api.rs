@@ -51,12 +51,7 @@ async fn setup_with(connect: PgConnectOptions, limits: Limits) -> Api {
     store::ensure_org(&owner, OTHER_ORG, "other", "Other").await.unwrap();
     let app = app_pool(connect).await;
     let (_, key) = store::create_api_key(&app, ORG, "CI", &admin()).await.unwrap();
-    let router = server::http::routes(ApiContext {
-        pool: app.clone(),
-        limits,
-        token_signer: None,
-        admission: Default::default(),
-    });
+    let router = server::http::routes(ApiContext { limits, ..ApiContext::new(app.clone()) });
     Api { router, key, app, owner }
 }
 

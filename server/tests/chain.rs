@@ -49,21 +49,15 @@ async fn seqs(pool: &PgPool, org: Uuid) -> Vec<(i64, Uuid)> {
     rows
 }
 
-/// Runs `statements` as the superuser with the append-only trigger off, as
-/// someone with the database's keys would.
+/// Runs `statements` as the superuser with the append-only triggers (of
+/// events, checkpoints and keys) off, as someone with the database's keys
+/// would: `session_replication_role = replica` skips ordinary triggers.
 async fn tamper(owner: &PgPool, statements: &[String]) {
     let mut tx = owner.begin().await.unwrap();
-    sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica").execute(&mut *tx).await.unwrap();
     for sql in statements {
         sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap_or_else(|err| panic!("{sql}: {err}"));
     }
-    sqlx::query("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -538,6 +532,10 @@ async fn checkpoints_are_signed_when_due_and_checked(_opts: PgPoolOptions, conne
     let app = app_pool(connect.clone()).await;
     let owner = PgPool::connect_with(connect).await.unwrap();
     let signer = ChainSigner::from_seed([9; 32]);
+    signer.register(&owner).await.unwrap();
+    // The checkpointer looks at the orgs there are.
+    server::store::ensure_org(&owner, ORG, "org", "Org").await.unwrap();
+    server::store::ensure_org(&owner, OTHER_ORG, "other", "Other").await.unwrap();
     chain_of(&app, ORG, 25).await;
     chain_of(&app, OTHER_ORG, 3).await;
 
@@ -573,18 +571,16 @@ async fn checkpoints_are_signed_when_due_and_checked(_opts: PgPoolOptions, conne
         "UPDATE chain_checkpoints SET signature = set_byte(signature, 10, get_byte(signature, 10) # 1) \
           WHERE org_id = '{ORG}' AND seq = 25"
     );
-    sqlx::query(&flip).execute(&owner).await.unwrap();
+    tamper(&owner, std::slice::from_ref(&flip)).await;
     let report = verify_org(&app, ORG).await.unwrap();
     assert_fault(&report, 25, FaultKind::Checkpoint);
     assert!(report.fault.as_ref().unwrap().reason.contains("signature"), "{report}");
-    sqlx::query(&flip).execute(&owner).await.unwrap();
+    tamper(&owner, &[flip]).await;
     assert_ok(&verify_org(&app, ORG).await.unwrap(), 30);
 
     // A checkpoint moved to another seq no longer verifies either.
-    sqlx::query(&format!("UPDATE chain_checkpoints SET seq = 24 WHERE org_id = '{ORG}' AND seq = 25"))
-        .execute(&owner)
-        .await
-        .unwrap();
+    tamper(&owner, &[format!("UPDATE chain_checkpoints SET seq = 24 WHERE org_id = '{ORG}' AND seq = 25")])
+        .await;
     assert_fault(&verify_org(&app, ORG).await.unwrap(), 24, FaultKind::Checkpoint);
 
     // The app role can add checkpoints, never change or remove them.
@@ -603,6 +599,10 @@ async fn a_recomputed_chain_is_caught_by_its_checkpoint(_opts: PgPoolOptions, co
     let app = app_pool(connect.clone()).await;
     let owner = PgPool::connect_with(connect).await.unwrap();
     let signer = ChainSigner::from_seed([9; 32]);
+    signer.register(&owner).await.unwrap();
+    // The checkpointer looks at the orgs there are.
+    server::store::ensure_org(&owner, ORG, "org", "Org").await.unwrap();
+    server::store::ensure_org(&owner, OTHER_ORG, "other", "Other").await.unwrap();
     chain_of(&app, ORG, 8).await;
     checkpoint_due(&owner, &signer, 1, HOUR).await.unwrap();
     chain_of(&app, ORG, 12).await;
@@ -627,6 +627,10 @@ async fn a_cut_off_tail_is_caught_by_its_checkpoint(_opts: PgPoolOptions, connec
     let app = app_pool(connect.clone()).await;
     let owner = PgPool::connect_with(connect).await.unwrap();
     let signer = ChainSigner::from_seed([9; 32]);
+    signer.register(&owner).await.unwrap();
+    // The checkpointer looks at the orgs there are.
+    server::store::ensure_org(&owner, ORG, "org", "Org").await.unwrap();
+    server::store::ensure_org(&owner, OTHER_ORG, "other", "Other").await.unwrap();
     chain_of(&app, ORG, 20).await;
     checkpoint_due(&owner, &signer, 1, HOUR).await.unwrap();
     // Remove the last ten and move the head back: the chain itself is clean.
@@ -662,7 +666,8 @@ async fn the_app_role_may_move_heads_but_not_rewrite_events(_opts: PgPoolOptions
     let privileges: HashMap<String, String> = privileges.into_iter().collect();
     assert_eq!(privileges["audit_events"], "INSERT,SELECT");
     assert_eq!(privileges["chain_checkpoints"], "INSERT,SELECT");
-    assert_eq!(privileges["signing_keys"], "INSERT,SELECT");
+    // Keys are registered by the owner; the app role only reads them.
+    assert_eq!(privileges["signing_keys"], "SELECT");
     assert_eq!(privileges["chain_heads"], "INSERT,SELECT,UPDATE");
     assert_eq!(privileges["chain_verifications"], "INSERT,SELECT,UPDATE");
 }

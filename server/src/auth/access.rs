@@ -16,7 +16,8 @@ pub struct SessionAccess {
 }
 
 impl SessionAccess {
-    /// `demo`: list the demo accounts on the login page.
+    /// `demo`: list the demo accounts (users the demo loader marked, never
+    /// anyone else) on the login page. Otherwise it lists nobody.
     pub fn new(pool: PgPool, demo: bool) -> SessionAccess {
         SessionAccess { pool, demo, token_key: None }
     }

@@ -12,11 +12,13 @@ mod password;
 pub mod rate_limit;
 mod routes;
 mod sessions;
+pub mod setup;
 pub mod users;
 
 pub use access::SessionAccess;
 pub use password::{hash_password, verify_password};
 pub use routes::{AuthState, guard, routes};
+pub use setup::{SetupState, issue_setup_token, setup_routes};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "atl_session";

@@ -1,5 +1,6 @@
-//! People and their memberships. Created by the owner connection (the CLI
-//! and the demo loader); the server itself only reads them.
+//! People and their memberships. Created by the owner connection (the CLI,
+//! the first-owner setup page and the demo loader); the app role only reads
+//! them.
 
 use app::model::{DemoAccount, Role};
 use sqlx::PgPool;
@@ -36,9 +37,31 @@ pub async fn ensure_user(
     name: &str,
     password_hash: &str,
 ) -> Result<Uuid, sqlx::Error> {
+    insert_user(pool, email, name, password_hash, false).await
+}
+
+/// Like [`ensure_user`], for the demo loader only: a new user is marked as
+/// a demo account, which a demo server's login page lists. An existing user
+/// with that email keeps what it is (a real account never becomes listed).
+pub async fn ensure_demo_user(
+    pool: &PgPool,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<Uuid, sqlx::Error> {
+    insert_user(pool, email, name, password_hash, true).await
+}
+
+async fn insert_user(
+    pool: &PgPool,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+    demo: bool,
+) -> Result<Uuid, sqlx::Error> {
     let email = email.trim().to_lowercase();
     sqlx::query_scalar(
-        "WITH new AS (INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) \
+        "WITH new AS (INSERT INTO users (id, email, name, password_hash, demo) VALUES ($1, $2, $3, $4, $5) \
                       ON CONFLICT (email) DO NOTHING RETURNING id) \
          SELECT id FROM new UNION ALL SELECT id FROM users WHERE email = $2 LIMIT 1",
     )
@@ -46,8 +69,19 @@ pub async fn ensure_user(
     .bind(&email)
     .bind(name)
     .bind(password_hash)
+    .bind(demo)
     .fetch_one(pool)
     .await
+}
+
+/// Whether anyone can sign in yet.
+pub async fn any_user(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(pool).await
+}
+
+/// How many demo accounts exist (their password, `demo`, is public).
+pub async fn demo_user_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM users WHERE demo").fetch_one(pool).await
 }
 
 /// Makes `user_id` a member of `org_id` with `role` (replacing a former role).
@@ -87,11 +121,13 @@ pub async fn memberships(pool: &PgPool, user_id: Uuid) -> Result<Vec<Membership>
     .await
 }
 
-/// Every account with its orgs, for the login page of a demo server.
+/// The demo accounts with their orgs, for the login page of a demo server:
+/// only users the demo loader created, never a real account added later.
 pub async fn demo_accounts(pool: &PgPool) -> Result<Vec<DemoAccount>, sqlx::Error> {
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT u.name, u.email, m.role, o.name FROM users u \
            JOIN memberships m ON m.user_id = u.id JOIN orgs o ON o.id = m.org_id \
+          WHERE u.demo \
           ORDER BY o.created_at, array_position(ARRAY['owner','admin','developer','member'], m.role), u.name",
     )
     .fetch_all(pool)

@@ -86,81 +86,89 @@ pub fn checkpoint_message(org_id: Uuid, seq: i64, hash: &[u8; 32], signed_at: Da
 /// Signs a checkpoint at the current head of every org whose head is at
 /// least `every_n` events past its last checkpoint, or whose first unsigned
 /// event was received `max_age` ago or earlier. Returns the checkpoints
-/// written (none when nothing was due).
+/// written (none when nothing was due). The signer's key must be registered
+/// ([`ChainSigner::register`], by the owner) before.
 ///
 /// Safe to run from several processes: a checkpoint another one wrote first
 /// is kept and not returned. The head is read without locking it: a head row
 /// is only ever written together with the events up to it, so what is read
 /// is a chain end that is committed.
 ///
-/// The search for due orgs reads `chain_heads`, `chain_checkpoints` and
-/// `audit_events` across all orgs: under row-level security by org, give
-/// this a pool that is exempt from it (the owner's).
+/// Each org is looked at in a transaction scoped to it, like every other
+/// read under row-level security (FORCEd, so the owner is bound too unless
+/// it bypasses it): any pool works, the app role's included.
 pub async fn checkpoint_due(
     pool: &PgPool,
     signer: &ChainSigner,
     every_n: i64,
     max_age: Duration,
 ) -> Result<Vec<Checkpoint>, sqlx::Error> {
-    // One pass over the heads (one row per org). The age test is one probe
-    // of audit_events_chain per org that is behind, for the event just after
-    // its last checkpoint.
-    let due: Vec<(Uuid, i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT h.org_id, h.seq, h.hash \
-           FROM chain_heads h \
-           LEFT JOIN LATERAL (SELECT c.seq FROM chain_checkpoints c \
-                               WHERE c.org_id = h.org_id ORDER BY c.seq DESC LIMIT 1) last ON true \
-          WHERE h.seq > coalesce(last.seq, 0) \
-            AND (h.seq - coalesce(last.seq, 0) >= $1 \
-                 OR (SELECT e.received_at FROM audit_events e \
-                      WHERE e.org_id = h.org_id AND e.seq = coalesce(last.seq, 0) + 1) \
-                    <= now() - $2::float8 * interval '1 second') \
-          ORDER BY h.org_id",
-    )
-    .bind(every_n.max(1))
-    .bind(max_age.as_secs_f64())
-    .fetch_all(pool)
-    .await?;
-    if due.is_empty() {
-        return Ok(Vec::new());
-    }
-    signer.register(pool).await?;
-    let mut written = Vec::with_capacity(due.len());
-    for (org_id, seq, hash) in due {
-        let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
-            tracing::warn!(%org_id, seq, "chain head hash is not 32 bytes; not signing it");
-            continue;
-        };
-        let checkpoint = Checkpoint::sign(signer, org_id, seq, hash, Utc::now());
-        // Scoped to the org like every other write, for row-level security.
-        let mut tx = pool.begin().await?;
-        sqlx::query("SELECT set_config('app.org_id', $1::text, true)").bind(org_id).execute(&mut *tx).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO chain_checkpoints (org_id, seq, hash, signed_at, key_id, signature) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, seq) DO NOTHING",
-        )
-        .bind(checkpoint.org_id)
-        .bind(checkpoint.seq)
-        .bind(checkpoint.hash.as_slice())
-        .bind(checkpoint.signed_at)
-        .bind(&checkpoint.key_id)
-        .bind(checkpoint.signature.as_slice())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        if inserted == 1 {
+    let orgs: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM orgs ORDER BY id").fetch_all(pool).await?;
+    let mut written = Vec::new();
+    for org_id in orgs {
+        if let Some(checkpoint) = checkpoint_org_if_due(pool, signer, org_id, every_n, max_age).await? {
             written.push(checkpoint);
         }
     }
     Ok(written)
 }
 
+async fn checkpoint_org_if_due(
+    pool: &PgPool,
+    signer: &ChainSigner,
+    org_id: Uuid,
+    every_n: i64,
+    max_age: Duration,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let mut tx = crate::store::tenant::begin_for_org(pool, org_id).await?;
+    // One probe of the head, of the last checkpoint, and (only when behind
+    // by fewer than every_n) of the event just after it.
+    let due: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT h.seq, h.hash \
+           FROM chain_heads h \
+           LEFT JOIN LATERAL (SELECT c.seq FROM chain_checkpoints c \
+                               WHERE c.org_id = h.org_id ORDER BY c.seq DESC LIMIT 1) last ON true \
+          WHERE h.org_id = $3 AND h.seq > coalesce(last.seq, 0) \
+            AND (h.seq - coalesce(last.seq, 0) >= $1 \
+                 OR (SELECT e.received_at FROM audit_events e \
+                      WHERE e.org_id = h.org_id AND e.seq = coalesce(last.seq, 0) + 1) \
+                    <= now() - $2::float8 * interval '1 second')",
+    )
+    .bind(every_n.max(1))
+    .bind(max_age.as_secs_f64())
+    .bind(org_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((seq, hash)) = due else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
+        tracing::warn!(%org_id, seq, "chain head hash is not 32 bytes; not signing it");
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let checkpoint = Checkpoint::sign(signer, org_id, seq, hash, Utc::now());
+    let inserted = sqlx::query(
+        "INSERT INTO chain_checkpoints (org_id, seq, hash, signed_at, key_id, signature) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, seq) DO NOTHING",
+    )
+    .bind(checkpoint.org_id)
+    .bind(checkpoint.seq)
+    .bind(checkpoint.hash.as_slice())
+    .bind(checkpoint.signed_at)
+    .bind(&checkpoint.key_id)
+    .bind(checkpoint.signature.as_slice())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok((inserted == 1).then_some(checkpoint))
+}
+
 /// Runs [`checkpoint_due`] every [`CHECKPOINT_INTERVAL`] with the default
 /// thresholds, for as long as the task lives. Failures are logged and
-/// retried on the next tick. `pool` must see every org's chain head: row-level
-/// security hides them from the app role, so give it the owner's pool. `pool` must see every org (see
-/// [`checkpoint_due`]).
+/// retried on the next tick.
 pub fn spawn_checkpointer(pool: PgPool, signer: ChainSigner) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);

@@ -63,6 +63,10 @@ pub use verify::{
     ChainFault, FaultKind, StoredEvent, VerifyReport, latest_verification, verify_org, verify_org_trusting,
 };
 
+/// The public keys whose signatures a verification accepts: the server's
+/// own and the ones the operator lists. Cheap to clone.
+pub type TrustedKeys = std::sync::Arc<[VerifyingKey]>;
+
 /// The `prev_hash` of every org's first event (seq 1): 32 zero bytes. A
 /// public constant, so a verifier needs nothing to start from; chains of
 /// different orgs still never coincide, because `org_id` is inside every

@@ -5,7 +5,17 @@
 //! from `AUDIT_SIGNING_KEY` (a 32-byte seed, hex or base64) or from a key
 //! file, created with mode 0600 on first start. Its public half is
 //! registered in `signing_keys` under its key id: the first 16 hex
-//! characters of SHA-256(public key).
+//! characters of SHA-256(public key), through the owner connection (the app
+//! role may not add keys). Verification never trusts that table: it trusts
+//! the server's own key and the public keys the operator lists
+//! ([`parse_public_keys`], `AUDIT_TRUSTED_KEYS`).
+//!
+//! The key file lives in `<data dir>/keys/`, a directory of the server's OS
+//! user with mode 0700, the file 0600: when the server runs as root, the
+//! embedded PostgreSQL runs as the `postgres` user, which can then neither
+//! list nor read it, so not even a database superuser's `pg_read_file`
+//! reaches it. The cluster's own files (`pgdata/`) sit beside it, never
+//! around it.
 
 use std::fmt;
 use std::io::{ErrorKind, Write};
@@ -23,6 +33,8 @@ pub const SIGNING_KEY_ENV: &str = "AUDIT_SIGNING_KEY";
 pub enum SignerError {
     #[error("{source_name} is not a 32-byte Ed25519 seed in hex or base64")]
     BadSeed { source_name: String },
+    #[error("{source_name}: key {index} is not an Ed25519 public key in hex (64 digits)")]
+    BadPublicKey { source_name: String, index: usize },
     #[error("cannot use the signing key file {}: {source}", path.display())]
     File {
         path: PathBuf,
@@ -107,8 +119,14 @@ impl ChainSigner {
         self.key.sign(message).to_bytes()
     }
 
-    /// Records the public key in `signing_keys`, so checkpoints signed with
-    /// it can be verified from the database alone. Idempotent.
+    /// The public key in hex, as `AUDIT_TRUSTED_KEYS` takes it.
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.verifying_key().as_bytes())
+    }
+
+    /// Records the public key in `signing_keys` (a checkpoint names its key
+    /// by id, and the table says which ids exist). Idempotent. Give it the
+    /// owner's pool: the app role may not add keys.
     pub async fn register(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO signing_keys (key_id, public_key) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING",
@@ -119,6 +137,85 @@ impl ChainSigner {
         .await?;
         Ok(())
     }
+}
+
+/// The key file under `data_dir`: `<data_dir>/keys/signing.key`.
+pub fn key_file(data_dir: &Path) -> PathBuf {
+    data_dir.join(KEY_DIR).join("signing.key")
+}
+
+/// The directory of the key file, inside the data directory; the embedded
+/// cluster's setup leaves it to the server's user.
+pub const KEY_DIR: &str = "keys";
+
+/// Makes `<data_dir>/keys/` private to this process's OS user (created mode
+/// 0700, or its owner and mode corrected), moves a key file left at the
+/// former place (`<data_dir>/signing.key`, which the embedded cluster's
+/// user owned) into it, and corrects the key file's owner and mode (0600).
+/// Returns the key file's path.
+pub fn prepare_key_file(data_dir: &Path) -> Result<PathBuf, SignerError> {
+    let path = key_file(data_dir);
+    let dir = data_dir.join(KEY_DIR);
+    let file_error = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| SignerError::File { path: p, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(file_error(&dir))?;
+    make_private(&dir, 0o700).map_err(file_error(&dir))?;
+    let legacy = data_dir.join("signing.key");
+    if legacy.is_file() && !path.exists() {
+        std::fs::rename(&legacy, &path).map_err(file_error(&legacy))?;
+        tracing::warn!(
+            from = %legacy.display(), to = %path.display(),
+            "moved the signing key out of reach of the database's OS user; it was readable by it before, \
+             so consider a new key (move the file away; list the old public key in AUDIT_TRUSTED_KEYS)"
+        );
+    }
+    if path.exists() {
+        make_private(&path, 0o600).map_err(file_error(&path))?;
+    }
+    Ok(path)
+}
+
+/// Gives `path` to this process's user with `mode`, if it is not so already.
+#[cfg(unix)]
+fn make_private(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        return Err(std::io::Error::other("is a symbolic link; give the real path"));
+    }
+    // SAFETY: geteuid and getegid have no preconditions and cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if meta.uid() != uid {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+        tracing::warn!(path = %path.display(), "the signing key belonged to another OS user; took it back");
+    }
+    if meta.mode() & 0o777 != mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Public keys whose checkpoints verification trusts besides the server's
+/// own: 64 hex digits each (an Ed25519 public key), separated by commas or
+/// whitespace. `source_name` names where they came from in errors.
+pub fn parse_public_keys(text: &str, source_name: &str) -> Result<Vec<VerifyingKey>, SignerError> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .enumerate()
+        .map(|(i, t)| {
+            let bad = || SignerError::BadPublicKey { source_name: source_name.to_string(), index: i + 1 };
+            let bytes = hex::decode(t).map_err(|_| bad())?;
+            let bytes = <[u8; 32]>::try_from(bytes).map_err(|_| bad())?;
+            VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
+        })
+        .collect()
 }
 
 /// The id a public key is registered under.
@@ -181,6 +278,47 @@ mod tests {
         assert_eq!(id, &hex::encode(Sha256::digest(signer.verifying_key().as_bytes()))[..16]);
         assert_ne!(ChainSigner::from_seed([8; 32]).key_id(), id);
         assert!(!format!("{signer:?}").contains("key:"), "Debug hides the secret");
+    }
+
+    #[test]
+    fn trusted_public_keys_parse_from_hex_lists_and_bad_ones_are_named() {
+        let a = ChainSigner::from_seed([1; 32]);
+        let b = ChainSigner::from_seed([2; 32]);
+        let text = format!(" {}, {}\n", a.public_key_hex(), b.public_key_hex());
+        let keys = parse_public_keys(&text, "AUDIT_TRUSTED_KEYS").unwrap();
+        assert_eq!(keys, [a.verifying_key(), b.verifying_key()]);
+        assert!(parse_public_keys("", "t").unwrap().is_empty());
+        let err =
+            parse_public_keys(&format!("{},abcd", a.public_key_hex()), "AUDIT_TRUSTED_KEYS").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "AUDIT_TRUSTED_KEYS: key 2 is not an Ed25519 public key in hex (64 digits)"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_key_directory_is_private_and_a_key_at_the_former_place_moves_into_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let data = std::env::temp_dir().join(format!("audit-keys-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&data).unwrap();
+        // Where older versions kept it, readable by others.
+        let legacy = data.join("signing.key");
+        std::fs::write(&legacy, format!("{}\n", hex::encode([5u8; 32]))).unwrap();
+        std::fs::set_permissions(&legacy, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let path = prepare_key_file(&data).unwrap();
+        assert_eq!(path, data.join("keys").join("signing.key"));
+        assert!(!legacy.exists());
+        assert_eq!(mode(&data.join("keys")), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        let signer = ChainSigner::load_or_create_file(&path).unwrap();
+        assert_eq!(signer.key_id(), ChainSigner::from_seed([5; 32]).key_id());
+        // A loosened directory is tightened again on the next start.
+        std::fs::set_permissions(data.join("keys"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        prepare_key_file(&data).unwrap();
+        assert_eq!(mode(&data.join("keys")), 0o700);
+        std::fs::remove_dir_all(&data).unwrap();
     }
 
     #[test]

@@ -24,8 +24,9 @@
 //! checkpoint that are recomputed consistently (and the head updated) are
 //! only caught by the next checkpoint taken before them, never after. And
 //! [`verify_org`] trusts the public keys in `signing_keys`, which the same
-//! person could replace along with the checkpoints; [`verify_org_trusting`]
-//! takes the keys from the caller instead (e.g. the server's own key).
+//! person could add to along with the checkpoints; [`verify_org_trusting`]
+//! takes the keys from the caller instead (the server's own key and the
+//! operator's list), and is what the product uses.
 
 use std::collections::HashMap;
 use std::fmt;

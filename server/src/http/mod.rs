@@ -37,11 +37,20 @@ pub struct ApiContext {
     /// Shares of expensive work (exports, verifications) per caller, org and
     /// process; the same counters the server functions use.
     pub admission: app::api::Admission,
+    /// The keys whose checkpoints `POST /api/v1/verify` trusts; none: no
+    /// checkpoint counts.
+    pub trusted_keys: crate::chain::TrustedKeys,
 }
 
 impl ApiContext {
     pub fn new(pool: PgPool) -> ApiContext {
-        ApiContext { pool, limits: Limits::default(), token_signer: None, admission: Default::default() }
+        ApiContext {
+            pool,
+            limits: Limits::default(),
+            token_signer: None,
+            admission: Default::default(),
+            trusted_keys: Default::default(),
+        }
     }
 
     pub fn with_admission(mut self, admission: app::api::Admission) -> ApiContext {
@@ -51,6 +60,11 @@ impl ApiContext {
 
     pub fn with_token_signer(mut self, signer: std::sync::Arc<crate::chain::ChainSigner>) -> ApiContext {
         self.token_signer = Some(signer);
+        self
+    }
+
+    pub fn with_trusted_keys(mut self, keys: crate::chain::TrustedKeys) -> ApiContext {
+        self.trusted_keys = keys;
         self
     }
 }

@@ -41,11 +41,21 @@ pub use idempotency::{IdempotencyRecord, claim_idempotency_key, find_idempotency
 #[derive(Clone)]
 pub struct PgAuditStore {
     pool: PgPool,
+    /// The keys whose checkpoints "Verify now" trusts; none: no checkpoint
+    /// counts.
+    trusted_keys: crate::chain::TrustedKeys,
 }
 
 impl PgAuditStore {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, trusted_keys: Default::default() }
+    }
+
+    /// Trust checkpoints signed by these keys (the server's own and the
+    /// operator's list), never the database's list of keys.
+    pub fn with_trusted_keys(mut self, keys: crate::chain::TrustedKeys) -> Self {
+        self.trusted_keys = keys;
+        self
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -112,7 +122,9 @@ impl AuditStore for PgAuditStore {
     }
 
     async fn verify_chain(&self, org_id: Uuid) -> Result<ChainStatus, StoreError> {
-        let report = crate::chain::verify_org(&self.pool, org_id).await.map_err(store_error)?;
+        let report = crate::chain::verify_org_trusting(&self.pool, org_id, &self.trusted_keys)
+            .await
+            .map_err(store_error)?;
         Ok(chain_status(&report))
     }
 }
