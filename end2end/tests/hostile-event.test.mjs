@@ -158,3 +158,45 @@ test('the largest, deepest allowed event is live-tailed, shown, expanded, export
   const out = cli('verify', '--org', 'acme');
   assert.match(out, /Acme Corp \(acme\): verified through seq \d+/);
 });
+
+test('extreme dates and zones in a filter are a 400 naming the key, never a 5xx', async () => {
+  const cookie = `atl_session=${await ownerCookie()}`;
+  // The timeline's server function, called as a client may call it.
+  const page = (filter) => fetch(`${BASE}/api/ui/timeline`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ org: 'acme', ...Object.fromEntries(Object.entries(filter).map(([k, v]) => [`filter[${k}]`, v])) }),
+  });
+  const ok = await page({});
+  assert.equal(ok.status, 200, await ok.text());
+  for (const [filter, field] of [
+    [{ after: '+99999-01-01T00:00:00' }, 'after'],
+    [{ before: '-0001-01-01T00:00:00' }, 'before'],
+    [{ after: '2026-01-01T00:00:00', tz: 'Mars/Olympus_Mons' }, 'tz'],
+    [{ after: '2026-01-01T00:00:00', tz: '../../'.repeat(500) }, 'tz'],
+  ]) {
+    const res = await page(filter);
+    const text = await res.text();
+    assert.ok(res.status >= 400 && res.status < 500, `${JSON.stringify(filter)}: ${res.status} ${text}`);
+    assert.ok(text.includes(field), `${JSON.stringify(filter)} names ${field}: ${text}`);
+  }
+  const huge = await page({ within: 'Century' });
+  assert.ok(huge.status >= 400 && huge.status < 500, `within: ${huge.status}`);
+  const cursor = await fetch(`${BASE}/api/ui/timeline`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ org: 'acme', cursor: `v1.${(2n ** 62n).toString(16)}.00000000000000000000000000000000` }),
+  });
+  assert.equal(cursor.status, 400, await cursor.text());
+
+  // The export API and the UI's export links read the URL's form.
+  for (const query of ['after=99999-01-01', 'before=-1', 'within=100000d', 'after=2026-01-01&tz=Nowhere/Land']) {
+    const res = await fetch(`${BASE}/o/acme/export.ndjson?${query}`, { headers: { cookie } });
+    assert.ok(res.status === 400 || res.status === 200, `${query}: ${res.status}`);
+    if (!secret) continue;
+    const api = await fetch(`${BASE}/api/v1/events/export?${query}`, { headers: { authorization: `Bearer ${secret}` } });
+    const body = await api.text();
+    assert.equal(api.status, 400, `${query}: ${body}`);
+    assert.ok(body.includes(query.split('&').at(-1).split('=')[0]), `${query} names its key: ${body}`);
+  }
+});

@@ -22,7 +22,10 @@ impl Cursor {
         let rest = raw.strip_prefix("v1.")?;
         let (micros, id) = rest.split_once('.')?;
         let micros = i64::from_str_radix(micros, 16).ok()?;
-        let occurred_at = DateTime::<Utc>::from_timestamp_micros(micros)?;
+        // Only instants PostgreSQL can hold (and far wider than any event):
+        // an edited cursor must be refused here, not by the database.
+        let occurred_at = DateTime::<Utc>::from_timestamp_micros(micros)
+            .filter(|t| (1..=9999).contains(&chrono::Datelike::year(t)))?;
         let id = Uuid::try_parse(id).ok()?;
         Some(Cursor { occurred_at, id })
     }
@@ -39,7 +42,11 @@ mod tests {
             id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0042),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        for bad in ["", "v1.", "v2.1.2", "v1.zz.00000000000000000000000000000000", "v1.10.not-a-uuid"] {
+        let far = format!("v1.{:x}.00000000000000000000000000000000", i64::MAX / 2);
+        let before = "v1.-7000000000000000.00000000000000000000000000000000";
+        for bad in
+            ["", "v1.", "v2.1.2", "v1.zz.00000000000000000000000000000000", "v1.10.not-a-uuid", &far, before]
+        {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
     }

@@ -62,9 +62,9 @@ pub struct Accepted {
         (status = 400, description = "Malformed JSON (with line and column), or an unusable header.", body = ErrorBody),
         (status = 401, description = "Missing, unknown or revoked API key.", body = ErrorBody),
         (status = 409, description = "An `external_id` already stored, or an Idempotency-Key reused with a different body. Nothing stored.", body = ErrorBody),
-        (status = 413, description = "Body over the size limit.", body = ErrorBody),
+        (status = 413, description = "Body over the size limit (5 MiB), or an event over 64 KiB of JSON, named in `error.errors`. Nothing stored.", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json, or the body is compressed.", body = ErrorBody),
-        (status = 422, description = "Invalid events: every problem listed in `error.errors`, each naming its field path. Nothing stored.", body = ErrorBody),
+        (status = 422, description = "Invalid events: every problem listed in `error.errors`, each naming its field path. Nothing stored. Limits: `changes` and `metadata` nest at most 32 levels; strings at most 8 KiB, keys 256 bytes; at most 500 keys per object and 1,000 items per array.", body = ErrorBody),
         (status = 503, description = "The store is unavailable; retry later.", body = ErrorBody),
     ),
     security(("api_key" = []))

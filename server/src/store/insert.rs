@@ -156,7 +156,12 @@ impl StoredForm {
             // turns a leap second into the next second, as PostgreSQL would.
             occurred_at: DateTime::from_timestamp_micros(e.occurred_at.timestamp_micros())
                 .unwrap_or_else(|| e.occurred_at.trunc_subsecs(6)),
-            changes: e.changes.as_ref().map(|c| serde_json::to_string(c).expect("changes serialise")),
+            changes: e
+                .changes
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|err| sqlx::Error::Encode(format!("event {}: changes: {err}", e.id).into()))?,
             metadata: metadata_json(e),
             ip,
         })
