@@ -107,3 +107,23 @@ test('the embed hydrates in a host page with no CSP violation', { skip: !BIN && 
     host.close();
   }
 });
+
+test('an <img> pointing at an export or any other page is refused by the server', async () => {
+  const page = await open(ORG, { beforeLoad: watchViolations });
+  const answers = [];
+  page.on('response', (r) => { if (!r.url().includes('/avatars/')) answers.push([new URL(r.url()).pathname, r.status()]); });
+  await page.evaluate(() => {
+    for (const src of ['/o/acme/export.ndjson', '/auth/logout', '/o/acme']) {
+      const img = document.createElement('img');
+      img.src = src;
+      document.body.append(img);
+    }
+  });
+  await page.waitForFunction(() => [...document.images].filter((i) => !i.src.includes('/avatars/')).every((i) => i.complete));
+  for (const path of ['/o/acme/export.ndjson', '/auth/logout', '/o/acme']) {
+    assert.deepEqual(answers.find(([p]) => p === path), [path, 403], path);
+  }
+  // Still signed in: the sign-out was never run.
+  assert.equal((await page.request.get(BASE + ORG, { maxRedirects: 0 })).status(), 200);
+  await close(page);
+});
