@@ -26,11 +26,18 @@
   for (const frame of document.querySelectorAll('iframe[data-audit-timeline][data-token]')) {
     const action = new URL(frame.dataset.src || '/embed', origin);
     if (action.origin !== origin || action.pathname !== '/embed') continue;
-    if (!frame.name) frame.name = `audit-timeline-${++n}`;
+    let target = frame;
+    if (!frame.name) {
+      // A frame takes its name when it is inserted, not when it is renamed
+      // later: put in a named copy.
+      target = frame.cloneNode(false);
+      target.name = `audit-timeline-${++n}`;
+      frame.replaceWith(target);
+    }
     const form = document.createElement('form');
     form.method = 'post';
     form.action = action.href;
-    form.target = frame.name;
+    form.target = target.name;
     form.hidden = true;
     const token = document.createElement('input');
     token.type = 'hidden';
@@ -39,6 +46,8 @@
     form.append(token);
     document.body.append(form);
     form.submit();
-    form.remove();
+    // Removed once the navigation has started: removing it at once would
+    // cancel the submission.
+    setTimeout(() => form.remove(), 0);
   }
 })();

@@ -145,8 +145,12 @@ pub struct Actor {
     pub name: String,
     #[schema(max_length = 320)]
     pub email: Option<String>,
-    /// An http(s) URL, or a path on this server.
-    #[schema(max_length = 2048)]
+    /// An `https://` URL (printable ASCII, no user-info), or one of this
+    /// server's identicons, `/avatars/<key>.svg`.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^(https://[\x21\x22\x24-\x2e\x30-\x39\x3b-\x3e\x41-\x5b\x5d-\x7e][\x21\x22\x24-\x2e\x30-\x3e\x41-\x5b\x5d-\x7e]*([/?#][\x21-\x5b\x5d-\x7e]*)?|/avatars/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.svg)$"
+    )]
     pub avatar: Option<String>,
 }
 

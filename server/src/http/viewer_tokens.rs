@@ -1,5 +1,7 @@
 //! `POST /api/v1/viewer-tokens`: mint a short-lived token that shows the
-//! caller's org's timeline, narrowed to a scope, at `/embed?token=…`.
+//! caller's org's timeline, narrowed to a scope, at `/embed?token=…` (which
+//! swaps it for a cookie at once, see `crate::embed`), for as long as the
+//! calling key is not revoked.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -40,7 +42,9 @@ pub struct MintRequest {
 pub struct MintedToken {
     pub token: String,
     pub expires_at: DateTime<Utc>,
-    /// Path of the embeddable timeline on this server, token included.
+    /// Path of the embeddable timeline on this server, token included: frame
+    /// it, and the server answers with a redirect to a token-free address,
+    /// keeping the token in a cookie. Or post `token` to `/embed` instead.
     pub embed_path: String,
     /// The scope the token carries, as a timeline query string.
     pub scope: String,
