@@ -185,15 +185,15 @@ pub fn ingest_request(
         (checker.event(&mut report, &root, Value::Object(map)).into_iter().collect(), false)
     };
     let ingest = Ingest { events, batch };
-    if report.is_empty() {
-        duplicate_external_ids(&mut report, &ingest);
-    }
     if report.is_empty() { Ok(ingest) } else { Err(report.into_errors()) }
 }
 
 /// Two events of one request with one external id: the second would hit the
-/// unique index, so say which two, before the database does.
-fn duplicate_external_ids(report: &mut Report, ingest: &Ingest) {
+/// unique index, so say which two, before the database does. A conflict
+/// (409) like an id already stored, not a malformed event: each event is
+/// valid on its own.
+pub fn duplicate_external_ids(ingest: &Ingest) -> Vec<FieldError> {
+    let mut report = Report::default();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, e) in ingest.events.iter().enumerate() {
         let Some(id) = e.external_id.as_deref() else { continue };
@@ -208,6 +208,7 @@ fn duplicate_external_ids(report: &mut Report, ingest: &Ingest) {
             );
         }
     }
+    report.into_errors()
 }
 
 fn earliest() -> DateTime<Utc> {
@@ -287,6 +288,9 @@ impl EventChecker {
             r.add(path, "not an RFC 3339 timestamp (such as 2026-01-15T09:00:00Z)");
             return None;
         };
+        // The lower bound is on the date as written, in its own offset, so
+        // that "from the year 2000" is a rule a pattern can state.
+        let written = at.naive_local();
         let at = at.with_timezone(&Utc);
         if at > self.latest {
             let hours = (self.latest - self.now).num_hours();
@@ -299,7 +303,7 @@ impl EventChecker {
             );
             return None;
         }
-        if at < self.earliest {
+        if written < self.earliest.naive_utc() {
             r.add(path, "before 2000-01-01; check the sender's clock and the unit (seconds, not days)");
             return None;
         }
@@ -734,6 +738,8 @@ mod tests {
         assert!(at("2026-01-15T13:00:00+02:00").is_empty(), "offsets");
         assert!(at("2026-01-16T12:01:00Z")[0].starts_with("occurred_at: more than 24 hours in the future"));
         assert!(at("1999-12-31T23:59:59Z")[0].starts_with("occurred_at: before 2000-01-01"));
+        assert!(at("2000-01-01T00:00:00+05:00").is_empty(), "the date as written counts");
+        assert!(at("1999-12-31T23:00:00-05:00")[0].starts_with("occurred_at: before 2000-01-01"));
         assert!(at("15/01/2026")[0].starts_with("occurred_at: not an RFC 3339 timestamp"));
     }
 
@@ -748,8 +754,16 @@ mod tests {
             e["external_id"] = json!(id);
             e
         };
+        let repeated = ingest_request(
+            json!({"events": [with_id("a"), with_id("b"), with_id("a")]}),
+            Uuid::nil(),
+            &limits(),
+            now(),
+        );
+        let repeated: Vec<String> =
+            duplicate_external_ids(&repeated.ok().unwrap()).into_iter().map(|e| e.message).collect();
         assert_eq!(
-            errors(json!({"events": [with_id("a"), with_id("b"), with_id("a")]})),
+            repeated,
             ["events[2].external_id: same as events[0].external_id; external ids are unique per org"]
         );
         let mut bad = good();
