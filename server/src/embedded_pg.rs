@@ -5,6 +5,10 @@
 //! pg_ctl start/stop). It listens on 127.0.0.1 only, on a free port, with a
 //! random password kept beside the cluster (mode 0600).
 //!
+//! The cluster is supervised while the server runs: if its postmaster dies
+//! (killed, out of memory), it is started again on the same port, so the
+//! pools' reconnects find it, and the log says so.
+//!
 //! PostgreSQL refuses to run as root. When this process is root, the cluster's
 //! files belong to, and its processes run as, the unprivileged `postgres`
 //! user (via `runuser`), which is how Debian runs its own clusters.
@@ -12,6 +16,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use tokio::process::Command;
 
@@ -55,6 +60,9 @@ pub struct EmbeddedPostgres {
     /// False when another process of ours already had it running; then we
     /// leave it running on exit too.
     started_here: bool,
+    /// Restarts the cluster if it dies; only for a cluster started here
+    /// (another process's cluster is that process's to look after).
+    supervisor: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl EmbeddedPostgres {
@@ -83,6 +91,7 @@ impl EmbeddedPostgres {
             port: 0,
             password: String::new(),
             started_here: false,
+            supervisor: None,
         };
         if let Some(user) = run_as {
             // Everything but the server's own key directory, which must stay
@@ -119,7 +128,20 @@ impl EmbeddedPostgres {
             }
         }
         pg.create_database().await?;
+        if pg.started_here {
+            pg.supervisor = Some(tokio::spawn(supervise(pg.launcher(dir.join("postgres.log")))));
+        }
         Ok(pg)
+    }
+
+    fn launcher(&self, log: PathBuf) -> Launcher {
+        Launcher {
+            bin_dir: self.bin_dir.clone(),
+            pgdata: self.pgdata.clone(),
+            run_as: self.run_as,
+            port: self.port,
+            log,
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -132,6 +154,10 @@ impl EmbeddedPostgres {
 
     /// Stops the cluster if this process started it.
     pub async fn stop(self) {
+        if let Some(supervisor) = &self.supervisor {
+            // Before stopping, or it would start the cluster again.
+            supervisor.abort();
+        }
         if !self.started_here {
             return;
         }
@@ -249,6 +275,97 @@ impl EmbeddedPostgres {
             }
             Err(EmbeddedError::Command { what: what.to_string(), detail })
         }
+    }
+}
+
+/// What the supervisor needs to check on and start the cluster.
+struct Launcher {
+    bin_dir: PathBuf,
+    pgdata: PathBuf,
+    run_as: Option<&'static str>,
+    port: u16,
+    log: PathBuf,
+}
+
+/// How often the supervisor looks at the postmaster. A dead cluster costs
+/// every request a 503 until it is back, so look often; the look is a read
+/// of two small files.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(500);
+
+/// Watches the postmaster and starts the cluster again when it is gone,
+/// retrying (with a growing pause, up to 5 s) while PostgreSQL refuses, e.g.
+/// while the dead postmaster's backends still hold its shared memory.
+async fn supervise(cluster: Launcher) {
+    let mut pause = SUPERVISE_EVERY;
+    let mut down_since: Option<std::time::Instant> = None;
+    loop {
+        tokio::time::sleep(pause).await;
+        if postmaster_alive(&cluster.pgdata) {
+            pause = SUPERVISE_EVERY;
+            continue;
+        }
+        let since = *down_since.get_or_insert_with(|| {
+            tracing::error!(port = cluster.port, "embedded PostgreSQL is not running; restarting it");
+            std::time::Instant::now()
+        });
+        match cluster.start().await {
+            Ok(()) => {
+                tracing::warn!(
+                    port = cluster.port,
+                    down_ms = since.elapsed().as_millis() as u64,
+                    "embedded PostgreSQL restarted after an unexpected stop"
+                );
+                down_since = None;
+                pause = SUPERVISE_EVERY;
+            }
+            Err(err) => {
+                tracing::warn!("embedded PostgreSQL did not restart yet: {err}");
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+impl Launcher {
+    async fn start(&self) -> Result<(), EmbeddedError> {
+        let program = self.bin_dir.join("pg_ctl");
+        let mut cmd = match self.run_as {
+            Some(user) => {
+                let mut cmd = Command::new("runuser");
+                cmd.args(["-u", user, "--"]).arg(program);
+                cmd
+            }
+            None => Command::new(program),
+        };
+        cmd.arg("-D").arg(&self.pgdata).arg("-l").arg(&self.log).args(["-w", "-t", "60", "-o"]);
+        cmd.arg(format!("-p {}", self.port)).arg("start");
+        cmd.kill_on_drop(true).stdin(std::process::Stdio::null());
+        let out = cmd.output().await.map_err(io("running pg_ctl start".into()))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let detail = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(with_log(EmbeddedError::Command { what: "pg_ctl start".into(), detail }, &self.log))
+    }
+}
+
+/// Whether the process named in `postmaster.pid` is alive. A zombie (a
+/// killed postmaster nobody has reaped) counts as dead.
+fn postmaster_alive(pgdata: &Path) -> bool {
+    let Ok(pid_file) = std::fs::read_to_string(pgdata.join("postmaster.pid")) else { return false };
+    let Some(pid) = pid_file.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else {
+        return false;
+    };
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        // Without /proc, ask the kernel whether the pid exists.
+        Err(_) if !Path::new("/proc/self").exists() => {
+            // SAFETY: signal 0 only checks that the process exists.
+            let alive = unsafe { libc::kill(pid as libc::pid_t, 0) == 0 };
+            alive || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+        }
+        Err(_) => false,
     }
 }
 

@@ -461,8 +461,9 @@ async fn a_stored_external_id_is_409_naming_the_event_and_nothing_of_the_batch_i
     );
     assert_eq!(api.stored().await, 2, "the new events of the batch were not stored");
 
+    // Twice in one request: each event is valid, together they conflict.
     let a = api.post_json(&json!({"events": [with_id("inv_4", "evt-4"), with_id("inv_5", "evt-4")]})).await;
-    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.status, StatusCode::CONFLICT);
     assert_eq!(
         a.message(),
         "events[1].external_id: same as events[0].external_id; external ids are unique per org"

@@ -100,6 +100,11 @@ pub enum ApiError {
     /// the same request will work later, so it must not look like a 4xx
     /// (don't fix) or a 500 (bug).
     Unavailable(sqlx::Error),
+    /// 503 Service Unavailable without `Retry-After`: the commit of a
+    /// request was sent but never confirmed, and the store could not be
+    /// asked afterwards whether it took. The events may be stored: only a
+    /// retry with the same `Idempotency-Key` (or `external_id`s) is safe.
+    OutcomeUnknown(sqlx::Error),
     /// 500 Internal Server Error: a bug or an unexpected database failure.
     /// Logged in full; the response says only that it happened.
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -115,7 +120,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::OutcomeUnknown(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -168,6 +173,12 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 simple("unavailable", "the audit store is unavailable; retry shortly".into())
             }
+            ApiError::OutcomeUnknown(_) => simple(
+                "outcome_unknown",
+                "the store did not confirm the commit: the events may be stored; retry only with the same \
+                 Idempotency-Key or external_id values, which store them at most once"
+                    .into(),
+            ),
             ApiError::Internal(_) => simple("internal", "internal error; nothing was stored".into()),
         }
     }
@@ -179,6 +190,15 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 ApiError::Unavailable(err)
             }
+            // The server went away or is restarting (connection exceptions,
+            // shutdowns, crash recovery, too many connections): not a bug,
+            // and the request can be tried again.
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300") =>
+            {
+                ApiError::Unavailable(err)
+            }
+            sqlx::Error::Protocol(_) => ApiError::Unavailable(err),
             other => ApiError::Internal(Box::new(other)),
         }
     }
@@ -190,6 +210,7 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Internal(err) => tracing::error!(error = %err, "API request failed"),
             ApiError::Unavailable(err) => tracing::warn!(error = %err, "audit store unavailable"),
+            ApiError::OutcomeUnknown(err) => tracing::error!(error = %err, "commit not confirmed"),
             other => tracing::debug!(status = status.as_u16(), error = ?other, "API request refused"),
         }
         let mut response = (status, axum::Json(ErrorBody { error: self.detail() })).into_response();

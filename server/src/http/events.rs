@@ -61,11 +61,11 @@ pub struct Accepted {
         )),
         (status = 400, description = "Malformed JSON (with line and column), or an unusable header.", body = ErrorBody),
         (status = 401, description = "Missing, unknown or revoked API key.", body = ErrorBody),
-        (status = 409, description = "An `external_id` already stored, or an Idempotency-Key reused with a different body. Nothing stored.", body = ErrorBody),
+        (status = 409, description = "An `external_id` already stored or given twice in the request, or an Idempotency-Key reused with a different body. Nothing stored.", body = ErrorBody),
         (status = 413, description = "Body over the size limit (5 MiB), or an event over 64 KiB of JSON, named in `error.errors`. Nothing stored.", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json, or the body is compressed.", body = ErrorBody),
         (status = 422, description = "Invalid events: every problem listed in `error.errors`, each naming its field path. Nothing stored. Limits: `changes` and `metadata` nest at most 32 levels; strings at most 8 KiB, keys 256 bytes; at most 500 keys per object and 1,000 items per array.", body = ErrorBody),
-        (status = 503, description = "The store is unavailable; retry later.", body = ErrorBody),
+        (status = 503, description = "The store is unavailable. `unavailable` (with Retry-After): nothing was stored, retry. `outcome_unknown`: the commit was not confirmed and the events may be stored; retry only with the same Idempotency-Key or external_ids.", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -92,6 +92,10 @@ pub async fn ingest(
     let value: Value = serde_json::from_slice(&bytes).map_err(malformed)?;
     let ingest = validate::ingest_request(value, caller.org_id, &api.limits, chrono::Utc::now())
         .map_err(ApiError::from)?;
+    let repeated = validate::duplicate_external_ids(&ingest);
+    if !repeated.is_empty() {
+        return Err(ApiError::Conflict(repeated));
+    }
     let accepted =
         Accepted { accepted: ingest.events.len(), ids: ingest.events.iter().map(|e| e.id).collect() };
     let response = serde_json::to_value(&accepted).map_err(|e| ApiError::Internal(Box::new(e)))?;
@@ -114,9 +118,51 @@ pub async fn ingest(
         let _ = tx.rollback().await;
         return Err(insert_error(&api, caller.org_id, &ingest, err).await);
     }
-    tx.commit().await?;
+    if let Err(err) = tx.commit().await {
+        return commit_failed(&api, caller.org_id, &accepted, err).await;
+    }
     tracing::debug!(org = %caller.org_id, key = %caller.key_id, events = accepted.accepted, "events stored");
     Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())
+}
+
+/// A commit whose answer was lost (the connection or the database died):
+/// the events may or may not be stored. Ask the store which, for a few
+/// seconds while it comes back, so the sender learns either "stored" (201)
+/// or "nothing stored, retry" (503); only if it cannot be asked, say that
+/// the outcome is unknown, so a retry without a key does not double it.
+async fn commit_failed(
+    api: &ApiContext,
+    org_id: Uuid,
+    accepted: &Accepted,
+    err: sqlx::Error,
+) -> Result<Response, ApiError> {
+    let Some(first) = accepted.ids.first().copied() else { return Err(err.into()) };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let stored = async {
+            let mut tx = crate::store::tenant::begin_for_org(&api.pool, org_id).await?;
+            let found: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM audit_events WHERE org_id = $1 AND id = $2)",
+            )
+            .bind(org_id)
+            .bind(first)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.rollback().await?;
+            Ok::<_, sqlx::Error>(found)
+        };
+        match stored.await {
+            Ok(true) => {
+                tracing::warn!(error = %err, "commit unconfirmed, but the events are stored");
+                return Ok((StatusCode::CREATED, axum::Json(accepted.clone())).into_response());
+            }
+            Ok(false) => return Err(ApiError::Unavailable(err)),
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(_) => return Err(ApiError::OutcomeUnknown(err)),
+        }
+    }
 }
 
 /// Answers `GET` and the rest on the events path in JSON.

@@ -297,6 +297,15 @@ fn strict_params(uri: &Uri) -> Result<(ExportFormat, TimelineFilter), Vec<FieldE
                 None => errors
                     .push(FieldError::new("format", format!("'{value}' is not a format: use csv or ndjson"))),
             },
+            // Each key once, and a zone only by a name the server knows:
+            // the document states one value per key, and a query read two
+            // ways (first or last value, zone used or ignored) is not strict.
+            k if filter_pairs.iter().any(|(seen, _)| *seen == k) => {
+                errors.push(FieldError::new(key.clone(), "given more than once"))
+            }
+            "tz" if !crate::http::openapi::is_known_zone(value) => {
+                errors.push(FieldError::new("tz", format!("'{value}' is not a time zone this server knows")))
+            }
             k if FILTER_KEYS.contains(&k) => filter_pairs.push((key.as_str(), value.as_str())),
             _ => errors.push(FieldError::new(
                 key.clone(),

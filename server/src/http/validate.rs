@@ -210,15 +210,15 @@ pub fn ingest_request(
         (checker.event(&mut report, &root, Value::Object(map)).into_iter().collect(), false)
     };
     let ingest = Ingest { events, batch };
-    if report.is_empty() {
-        duplicate_external_ids(&mut report, &ingest);
-    }
     if report.is_empty() { Ok(ingest) } else { Err(report.into()) }
 }
 
 /// Two events of one request with one external id: the second would hit the
-/// unique index, so say which two, before the database does.
-fn duplicate_external_ids(report: &mut Report, ingest: &Ingest) {
+/// unique index, so say which two, before the database does. A conflict
+/// (409) like an id already stored, not a malformed event: each event is
+/// valid on its own.
+pub fn duplicate_external_ids(ingest: &Ingest) -> Vec<FieldError> {
+    let mut report = Report::default();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, e) in ingest.events.iter().enumerate() {
         let Some(id) = e.external_id.as_deref() else { continue };
@@ -233,6 +233,7 @@ fn duplicate_external_ids(report: &mut Report, ingest: &Ingest) {
             );
         }
     }
+    report.into_errors()
 }
 
 fn earliest() -> DateTime<Utc> {
@@ -332,6 +333,9 @@ impl EventChecker {
             r.add(path, "not an RFC 3339 timestamp (such as 2026-01-15T09:00:00Z)");
             return None;
         };
+        // The lower bound is on the date as written, in its own offset, so
+        // that "from the year 2000" is a rule a pattern can state.
+        let written = at.naive_local();
         let at = at.with_timezone(&Utc);
         if at > self.latest {
             let hours = (self.latest - self.now).num_hours();
@@ -344,7 +348,7 @@ impl EventChecker {
             );
             return None;
         }
-        if at < self.earliest {
+        if written < self.earliest.naive_utc() {
             r.add(path, "before 2000-01-01; check the sender's clock and the unit (seconds, not days)");
             return None;
         }

@@ -33,8 +33,10 @@ pub struct MintRequest {
     #[serde(default)]
     pub filter: Option<String>,
     /// Seconds until the token expires: 1 to 86400, default 900.
+    /// Read as a number: `900.0` is the integer 900 to JSON Schema too.
     #[serde(default)]
-    pub expires_in: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub expires_in: Option<f64>,
 }
 
 /// A minted token.
@@ -70,19 +72,24 @@ pub async fn mint_token(
     caller: ApiKeyAuth,
     body: Bytes,
 ) -> Result<(StatusCode, Json<MintedToken>), ApiError> {
-    let request: MintRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        MintRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => ApiError::invalid("body", e),
-            _ => ApiError::MalformedJson(e.to_string()),
-        })?
-    };
+    // An empty body is refused rather than read as `{}`: a request that
+    // lost its body on the way must not mint an org-wide token.
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("body", "required: a JSON object, `{}` for the whole org"));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::MalformedJson(format!("body: not valid JSON: {e}")))?;
+    // serde would also read a struct from an array (`[null, null]`).
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "expected a JSON object"));
+    }
+    let request: MintRequest = serde_json::from_value(value).map_err(|e| ApiError::invalid("body", e))?;
     let scope = scope_of(&request).map_err(ApiError::Invalid)?;
-    let lifetime = request.expires_in.unwrap_or(DEFAULT_LIFETIME_SECS);
-    if !(1..=MAX_LIFETIME_SECS).contains(&lifetime) {
+    let lifetime = request.expires_in.unwrap_or(DEFAULT_LIFETIME_SECS as f64);
+    if !(1.0..=MAX_LIFETIME_SECS as f64).contains(&lifetime) || lifetime.fract() != 0.0 {
         return Err(ApiError::invalid("expires_in", format!("must be 1 to {MAX_LIFETIME_SECS} seconds")));
     }
+    let lifetime = lifetime as i64;
     let Some(signer) = api.token_signer.as_ref() else {
         return Err(ApiError::Internal("viewer tokens need the server's signing key".into()));
     };

@@ -92,6 +92,8 @@ fn timestamps_must_be_plausible() {
     assert!(at("2026-01-15T13:00:00+02:00").is_empty(), "offsets");
     assert!(at("2026-01-16T12:01:00Z")[0].starts_with("occurred_at: more than 24 hours in the future"));
     assert!(at("1999-12-31T23:59:59Z")[0].starts_with("occurred_at: before 2000-01-01"));
+    assert!(at("2000-01-01T00:00:00+05:00").is_empty(), "the date as written counts");
+    assert!(at("1999-12-31T23:00:00-05:00")[0].starts_with("occurred_at: before 2000-01-01"));
     assert!(at("15/01/2026")[0].starts_with("occurred_at: not an RFC 3339 timestamp"));
 }
 
@@ -106,8 +108,16 @@ fn batches_are_bounded_and_external_ids_unique_within_one() {
         e["external_id"] = json!(id);
         e
     };
+    let repeated = ingest_request(
+        json!({"events": [with_id("a"), with_id("b"), with_id("a")]}),
+        Uuid::nil(),
+        &limits(),
+        now(),
+    );
+    let repeated: Vec<String> =
+        duplicate_external_ids(&repeated.ok().unwrap()).into_iter().map(|e| e.message).collect();
     assert_eq!(
-        errors(json!({"events": [with_id("a"), with_id("b"), with_id("a")]})),
+        repeated,
         ["events[2].external_id: same as events[0].external_id; external ids are unique per org"]
     );
     let mut bad = good();
