@@ -309,9 +309,10 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
     let token_signer = Arc::new(signer);
     let embed_key = token_signer.verifying_key();
     let store: Arc<dyn AuditStore> =
-        Arc::new(PgAuditStore::new(db.app.clone()).with_trusted_keys(trusted.clone()));
-    let access: Arc<dyn AccessControl> =
-        Arc::new(SessionAccess::new(db.app.clone(), demo).with_viewer_tokens(token_signer.verifying_key()));
+        Arc::new(PgAuditStore::new(db.reads.clone()).with_trusted_keys(trusted.clone()));
+    let access: Arc<dyn AccessControl> = Arc::new(
+        SessionAccess::new(db.sessions.clone(), demo).with_viewer_tokens(token_signer.verifying_key()),
+    );
     // One LISTEN connection for this process; every browser's live stream
     // is fed from it.
     let (hub, live_listener) = server::live::LiveHub::listen(db.app.connect_options().as_ref().clone())
@@ -320,10 +321,10 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
     // One set of shares of expensive work for the whole process: pages,
     // counts, exports, verifications and live streams, per viewer and org.
     let admission = app::api::Admission::new();
-    let live = server::http::LiveContext::new(hub.clone(), access.clone(), db.app.clone())
+    let live = server::http::LiveContext::new(hub.clone(), access.clone(), db.reads.clone())
         .with_admission(admission.clone());
-    let auth =
-        AuthState::new(db.app.clone(), args.secure_cookies).with_trusted_proxies(args.trusted_proxy.clone());
+    let auth = AuthState::new(db.sessions.clone(), args.secure_cookies)
+        .with_trusted_proxies(args.trusted_proxy.clone());
     let setup = server::auth::SetupState {
         owner: db.admin.clone(),
         app: db.app.clone(),
@@ -357,6 +358,7 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
         .merge(server::auth::setup_routes(setup))
         .merge(server::http::routes(
             server::http::ApiContext::new(db.app.clone())
+                .with_read_pool(db.reads.clone())
                 .with_token_signer(token_signer)
                 .with_admission(admission)
                 .with_trusted_keys(trusted),

@@ -252,3 +252,24 @@ test('a failed load says so and offers a retry that recovers', async () => {
   assert.equal(await page.getByRole('alert').count(), 0);
   await close(page);
 });
+
+test('a search term under 3 characters is tested a bounded stretch at a time, and Load more goes on', async () => {
+  // Two letters the demo data never holds: the trigram index cannot help,
+  // so the newest stretch is tested and the page says so.
+  const page = await open(ORG + '?q=zq');
+  await page.getByText('Search terms shorter than 3 characters are tested 20,000 events at a time').waitFor();
+  assert.equal((await entries(page)).length, 0);
+  await page.getByText('No matching entries among the newest events searched').waitFor();
+  const more = page.getByRole('button', { name: 'Load more' });
+  await more.click();
+  // Each click tests the next stretch, until the beginning of the log.
+  for (let i = 0; i < 5; i++) {
+    if (await page.getByText('You have reached the beginning of the log.').count()) break;
+    if (await more.count()) await more.click();
+    await sleep(300);
+  }
+  await page.getByText('You have reached the beginning of the log.').waitFor();
+  assert.equal((await entries(page)).length, 0);
+  assert.deepEqual(page.errors, []);
+  await close(page);
+});

@@ -10,14 +10,33 @@ use crate::embedded_pg::EmbeddedPostgres;
 /// The migrations in `server/migrations`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// An open (and migrated) database: an owner pool for migrations and demo
-/// loading, and the pool the product itself uses, whose connections log in
-/// as `audit_app`.
+/// An open (and migrated) database: an owner pool for migrations, demo
+/// loading and the checkpointer, and the product's own pools, whose
+/// connections log in as `audit_app`.
+///
+/// The product's connections are split by what they are for, so that no
+/// kind of work can take the connections another needs: forty slow searches
+/// may fill `reads`, and ingestion (`app`) and sign-in (`sessions`) still
+/// get theirs at once. Each read is also bounded in time (a statement
+/// timeout) and in number per viewer and org (`app::api::Admission`).
 pub struct Database {
     pub admin: PgPool,
+    /// Writes: ingestion, the product's own audit events, API keys.
     pub app: PgPool,
+    /// Timeline pages, counts, menus, the live tail's heads, exports and
+    /// verifications.
+    pub reads: PgPool,
+    /// Sign-in, sessions and memberships: who is asking.
+    pub sessions: PgPool,
     embedded: Option<EmbeddedPostgres>,
 }
+
+/// Connections per pool. 12 + 16 + 6 + the owner's 4 and the live tail's
+/// listener stay well under PostgreSQL's default of 100, leaving room for
+/// a second server process and for psql.
+const WRITE_CONNECTIONS: u32 = 12;
+const READ_CONNECTIONS: u32 = 16;
+const SESSION_CONNECTIONS: u32 = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -64,10 +83,14 @@ impl Database {
             let login = crate::app_login::app_login(admin.connect_options().as_ref())
                 .await
                 .map_err(OpenError::AppLogin)?;
-            Ok::<_, OpenError>(app_pool_options().connect_lazy_with(login))
+            Ok::<_, OpenError>((
+                app_pool_options(WRITE_CONNECTIONS).connect_lazy_with(login.clone()),
+                app_pool_options(READ_CONNECTIONS).connect_lazy_with(login.clone()),
+                app_pool_options(SESSION_CONNECTIONS).connect_lazy_with(login),
+            ))
         };
         match prepared.await {
-            Ok(app) => Ok(Database { admin, app, embedded }),
+            Ok((app, reads, sessions)) => Ok(Database { admin, app, reads, sessions, embedded }),
             Err(err) => {
                 admin.close().await;
                 if let Some(pg) = embedded {
@@ -95,6 +118,8 @@ impl Database {
     /// Closes the pools and stops the embedded cluster if this process started it.
     pub async fn close(self) {
         self.app.close().await;
+        self.reads.close().await;
+        self.sessions.close().await;
         self.admin.close().await;
         if let Some(pg) = self.embedded {
             pg.stop().await;
@@ -109,11 +134,11 @@ impl Database {
 /// (migration 0014), so it also holds behind a transaction-mode pooler.
 pub async fn app_pool(owner: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
     let login = crate::app_login::app_login(&owner).await?;
-    app_pool_options().connect_with(login).await
+    app_pool_options(READ_CONNECTIONS).connect_with(login).await
 }
 
-fn app_pool_options() -> PgPoolOptions {
-    PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5))
+fn app_pool_options(connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(connections).acquire_timeout(Duration::from_secs(5))
 }
 
 async fn admin_pool(url: &str) -> Result<PgPool, sqlx::Error> {

@@ -633,3 +633,44 @@ async fn sign_in(env: &Env, email: &str) -> String {
     assert!(!cookie.is_empty());
     cookie
 }
+
+/// Over its share of exports a caller is told at once to come back (429
+/// with Retry-After), before any connection or snapshot is taken; the share
+/// is given back when an export ends.
+#[sqlx::test(migrations = "./migrations")]
+async fn exports_over_the_callers_share_are_429_with_retry_after(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    use app::api::{Admission, Shares, Work};
+    let mut env = setup(connect).await;
+    let admission = Admission::new()
+        .with_shares(Work::Export, Shares { per_org: 1, per_viewer: 1, per_process: 1, retry_after: 7 });
+    let auth = AuthState::new(env.app.clone(), false);
+    env.router = Router::new()
+        .merge(server::http::routes(ApiContext::new(env.app.clone()).with_admission(admission.clone())))
+        .layer(axum::middleware::from_fn_with_state(auth, server::auth::guard));
+    insert(&env.app, &fixture()).await;
+
+    // One export holds the only share while its body is unread.
+    let running: Response =
+        env.router.clone().oneshot(with_key("/api/v1/events/export", &env.key)).await.unwrap();
+    assert_eq!(running.status(), StatusCode::OK);
+    assert_eq!(admission.running(Work::Export, ORG), 1);
+
+    let refused = api(&env, "format=ndjson").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.text);
+    assert_eq!(refused.headers[header::RETRY_AFTER], "7");
+    assert_eq!(refused.json()["error"]["code"], "too_many_requests");
+
+    // Read to the end: the share comes back, and the next export runs.
+    let body = running.into_body().collect().await.expect("the whole body").to_bytes();
+    assert!(body.len() > 100);
+    for _ in 0..50 {
+        if admission.running(Work::Export, ORG) == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(api(&env, "format=ndjson").await.status, StatusCode::OK);
+}

@@ -178,8 +178,17 @@ pub fn Timeline(
 /// Query keys that belong to the page around the timeline, not its filter.
 const PAGE_KEYS: [&str; 6] = ["token", "theme", "density", "accent", "font", "controls"];
 
-/// "1 matching entry", "1,234 matching entries", "10,000+ matching entries".
+/// "1 matching entry", "1,234 matching entries", "10,000+ matching entries";
+/// a count cut short before its cap (a short search term is counted over a
+/// bounded stretch of the log) says "at least".
 pub fn count_text(c: EventCount) -> String {
+    if c.capped && c.count < crate::model::COUNT_CAP {
+        return match c.count {
+            0 => "No matching entries among the newest events searched".to_string(),
+            1 => "At least 1 matching entry".to_string(),
+            n => format!("At least {} matching entries", thousands(n)),
+        };
+    }
     let grouped = thousands(c.count);
     let plus = if c.capped { "+" } else { "" };
     let noun = if c.count == 1 && !c.capped { "entry" } else { "entries" };

@@ -105,6 +105,10 @@ pub enum ApiError {
     /// asked afterwards whether it took. The events may be stored: only a
     /// retry with the same `Idempotency-Key` (or `external_id`s) is safe.
     OutcomeUnknown(sqlx::Error),
+    /// 429 Too Many Requests with `Retry-After`: the caller, its org or the
+    /// server already runs its share of this kind of work (exports,
+    /// verifications; see `app::api::Admission`). Nothing was done.
+    Busy(app::api::Busy),
     /// 500 Internal Server Error: a bug or an unexpected database failure.
     /// Logged in full; the response says only that it happened.
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -121,6 +125,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) | ApiError::OutcomeUnknown(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -179,6 +184,7 @@ impl ApiError {
                  Idempotency-Key or external_id values, which store them at most once"
                     .into(),
             ),
+            ApiError::Busy(busy) => simple("too_many_requests", busy.message.clone()),
             ApiError::Internal(_) => simple("internal", "internal error; nothing was stored".into()),
         }
     }
@@ -227,6 +233,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::Busy(busy) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(busy.retry_after));
             }
             _ => {}
         }

@@ -150,6 +150,7 @@ pub async fn api_export(State(api): State<ApiContext>, caller: ApiKeyAuth, reque
     };
     let job = Job {
         pool: api.pool.clone(),
+        reads: api.reads.clone(),
         org_id: caller.org_id,
         slug,
         format,
@@ -258,6 +259,7 @@ async fn ui_export(api: ApiContext, org: String, format: ExportFormat, request: 
     };
     let job = Job {
         pool: api.pool.clone(),
+        reads: api.reads.clone(),
         org_id,
         slug: viewer.org.slug.clone(),
         format,
@@ -350,7 +352,10 @@ fn context(parts: &Parts) -> EventContext {
 
 /// What one export reads, and for whom.
 struct Job {
+    /// Where the export's own record is written.
     pool: PgPool,
+    /// Where the events are read.
+    reads: PgPool,
     org_id: Uuid,
     slug: String,
     format: ExportFormat,
@@ -387,7 +392,7 @@ async fn start(job: Job, admission: &Admission) -> Result<Response, Refused> {
     let permit = admission.admit_as(Work::Export, job.org_id, &job.who).map_err(Refused::Busy)?;
     let started = Utc::now();
     let reader =
-        ExportReader::open(&job.pool, job.org_id, job.query.clone()).await.map_err(Refused::Store)?;
+        ExportReader::open(&job.reads, job.org_id, job.query.clone()).await.map_err(Refused::Store)?;
     let filename = file_name(&job.slug, &job.filter, job.format, started);
     let (tx, rx) = mpsc::channel(PIECES_AHEAD);
     tokio::spawn(produce(reader, job.format, tx, permit));
@@ -631,17 +636,7 @@ fn bad_query(errors: Vec<FieldError>) -> Response {
 }
 
 fn busy_json(busy: &Busy) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: "too_many_requests".into(),
-            message: busy.message.clone(),
-            field: None,
-            errors: Vec::new(),
-        },
-    };
-    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(busy.retry_after));
-    response
+    ApiError::Busy(busy.clone()).into_response()
 }
 
 fn text(status: StatusCode, message: &str) -> Response {

@@ -31,6 +31,9 @@ pub struct ApiContext {
     /// The app pool: connections acting as `audit_app`, which may add
     /// events and read keys but never change or remove an event.
     pub pool: PgPool,
+    /// Exports and verifications read through their own pool, so a long
+    /// export never holds a connection ingestion is waiting for.
+    pub reads: PgPool,
     pub limits: Limits,
     /// Signs viewer tokens; without it, minting answers 500.
     pub token_signer: Option<std::sync::Arc<crate::chain::ChainSigner>>,
@@ -45,12 +48,18 @@ pub struct ApiContext {
 impl ApiContext {
     pub fn new(pool: PgPool) -> ApiContext {
         ApiContext {
+            reads: pool.clone(),
             pool,
             limits: Limits::default(),
             token_signer: None,
             admission: Default::default(),
             trusted_keys: Default::default(),
         }
+    }
+
+    pub fn with_read_pool(mut self, reads: PgPool) -> ApiContext {
+        self.reads = reads;
+        self
     }
 
     pub fn with_admission(mut self, admission: app::api::Admission) -> ApiContext {

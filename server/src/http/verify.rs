@@ -39,6 +39,7 @@ pub struct Verification {
     responses(
         (status = 200, description = "The verification ran; `ok` says whether the chain is intact.", body = Verification),
         (status = 401, description = "Missing, unknown or revoked API key.", body = super::ErrorBody),
+        (status = 429, description = "A verification of this org is already running; retry after the `Retry-After` seconds.", body = super::ErrorBody),
         (status = 503, description = "The store is unavailable; retry later.", body = super::ErrorBody),
     ),
     security(("api_key" = []))
@@ -47,7 +48,12 @@ pub async fn verify(
     State(api): State<ApiContext>,
     caller: ApiKeyAuth,
 ) -> Result<Json<Verification>, ApiError> {
-    let report = crate::chain::verify_org_trusting(&api.pool, caller.org_id, &api.trusted_keys).await?;
+    // One verification per org at a time: each reads the whole chain.
+    let _share = api
+        .admission
+        .admit_as(app::api::Work::Verify, caller.org_id, &format!("key:{}", caller.key_id))
+        .map_err(ApiError::Busy)?;
+    let report = crate::chain::verify_org_trusting(&api.reads, caller.org_id, &api.trusted_keys).await?;
     Ok(Json(Verification {
         ok: report.is_ok(),
         verified_through: report.verified_through,
