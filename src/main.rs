@@ -341,6 +341,7 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
     let routes = generate_route_list(app::App);
     let context = {
         let admission = admission.clone();
+        let access = access.clone();
         move || {
             provide_context(store.clone());
             provide_context(access.clone());
@@ -361,7 +362,8 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
                 .with_read_pool(db.reads.clone())
                 .with_token_signer(token_signer)
                 .with_admission(admission)
-                .with_trusted_keys(trusted),
+                .with_trusted_keys(trusted)
+                .with_access(access.clone()),
         ))
         .merge(server::http::live_routes(live))
         .fallback(leptos_axum::file_and_error_handler(app::shell))

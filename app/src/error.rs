@@ -62,6 +62,12 @@ impl FromServerFnError for AppError {
         match value {
             // Arguments the server could not decode are the caller's fault.
             ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
+                // Decoding runs before the function's body, which is where
+                // statuses are set otherwise: without this it is a 500.
+                #[cfg(feature = "ssr")]
+                if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                    res.set_status(http::StatusCode::BAD_REQUEST);
+                }
                 AppError::bad_request("arguments", msg)
             }
             other => AppError::Transport(other.to_string()),

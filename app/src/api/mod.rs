@@ -11,7 +11,7 @@ mod admission;
 mod store;
 
 #[cfg(feature = "ssr")]
-pub use access::{AccessControl, AccessError};
+pub use access::{AccessControl, AccessError, Grant, Need, authorize, permit};
 #[cfg(feature = "ssr")]
 pub use admission::{Admission, Busy, Permit, Shares, Work, viewer_key};
 #[cfg(feature = "ssr")]
@@ -36,13 +36,14 @@ pub const EMBED_REF_PREFIX: &str = "embed.";
 #[server(prefix = "/api/ui", endpoint = "timeline")]
 pub async fn list_events(
     org: String,
-    filter: TimelineFilter,
-    scope: TimelineFilter,
+    #[server(default)] filter: TimelineFilter,
+    #[server(default)] scope: TimelineFilter,
     cursor: Option<String>,
     page_size: Option<usize>,
 ) -> Result<TimelinePage, AppError> {
     use crate::model::{Cursor, MAX_PAGE_SIZE, PAGE_SIZE};
-    let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    let (store, grant) = store::authorize(&org, Need::Read).await?;
+    let (org_id, viewer) = (grant.org_id, &grant.viewer);
     let cursor = match cursor.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| {
@@ -52,14 +53,14 @@ pub async fn list_events(
             ))
         })?),
     };
-    let query = store::query_for(&viewer, [scope, filter])?;
+    let query = grant.query([scope, filter]).map_err(store::fail)?;
     if query.is_empty_window() {
         return Ok(TimelinePage { events: Vec::new(), next_cursor: None, head_seq: None, partial: false });
     }
-    let _permit = store::admit(Work::Read, org_id, &viewer)?;
+    let _permit = store::admit(Work::Read, org_id, viewer)?;
     let limit = page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
     let mut page = store.list_events(org_id, &query, cursor, limit).await.map_err(store::unavailable)?;
-    if !viewer.scope.is_empty() {
+    if grant.is_scoped() {
         // The head is the whole org's chain position: how many events it
         // holds, and (followed live) when each lands. A scoped viewer is
         // told neither, so its page has no live tail.
@@ -76,24 +77,22 @@ pub async fn list_events(
 #[server(prefix = "/api/ui", endpoint = "events-since")]
 pub async fn events_since(
     org: String,
-    filter: TimelineFilter,
-    scope: TimelineFilter,
+    #[server(default)] filter: TimelineFilter,
+    #[server(default)] scope: TimelineFilter,
     after_seq: i64,
 ) -> Result<crate::model::EventsSince, AppError> {
     use crate::model::{EventsSince, SINCE_BATCH};
-    let (store, org_id, viewer) = store::authorize(&org, true).await?;
-    if !viewer.scope.is_empty() {
-        // Positions here are the org's chain (see `list_events`).
-        return Err(store::fail(AppError::Forbidden("An embedded timeline has no live tail.".into())));
-    }
+    // Positions here are the org's chain (see `list_events`).
+    let (store, grant) = store::authorize(&org, Need::ReadOrgWide).await?;
+    let (org_id, viewer) = (grant.org_id, &grant.viewer);
     if after_seq < 0 {
         return Err(store::fail(AppError::bad_request("after_seq", "must be 0 or more")));
     }
-    let query = store::query_for(&viewer, [scope, filter])?;
+    let query = grant.query([scope, filter]).map_err(store::fail)?;
     if query.is_empty_window() {
         return Ok(EventsSince { events: Vec::new(), head_seq: after_seq });
     }
-    let _permit = store::admit(Work::Read, org_id, &viewer)?;
+    let _permit = store::admit(Work::Read, org_id, viewer)?;
     let (events, head_seq) =
         store.events_since(org_id, &query, after_seq, SINCE_BATCH).await.map_err(store::unavailable)?;
     Ok(EventsSince { events, head_seq })
@@ -104,16 +103,17 @@ pub async fn events_since(
 #[server(prefix = "/api/ui", endpoint = "count")]
 pub async fn count_events(
     org: String,
-    filter: TimelineFilter,
-    scope: TimelineFilter,
+    #[server(default)] filter: TimelineFilter,
+    #[server(default)] scope: TimelineFilter,
 ) -> Result<EventCount, AppError> {
     use crate::model::COUNT_CAP;
-    let (store, org_id, viewer) = store::authorize(&org, true).await?;
-    let query = store::query_for(&viewer, [scope, filter])?;
+    let (store, grant) = store::authorize(&org, Need::Read).await?;
+    let (org_id, viewer) = (grant.org_id, &grant.viewer);
+    let query = grant.query([scope, filter]).map_err(store::fail)?;
     if query.is_empty_window() {
         return Ok(EventCount { count: 0, capped: false });
     }
-    let _permit = store::admit(Work::Count, org_id, &viewer)?;
+    let _permit = store::admit(Work::Count, org_id, viewer)?;
     store.count_events(org_id, &query, COUNT_CAP).await.map_err(store::unavailable)
 }
 
@@ -121,13 +121,14 @@ pub async fn count_events(
 /// filter.
 #[server(prefix = "/api/ui", endpoint = "actors")]
 pub async fn list_actors(org: String, search: String) -> Result<Vec<ActorSummary>, AppError> {
-    let (store, org_id, viewer) = store::authorize(&org, true).await?;
-    if !viewer.scope.is_empty() {
+    let (store, grant) = store::authorize(&org, Need::Read).await?;
+    let (org_id, viewer) = (grant.org_id, &grant.viewer);
+    if grant.is_scoped() {
         // A scoped viewer (an embed) does not get to browse the org's people.
         return Ok(Vec::new());
     }
     let search: String = search.trim().chars().take(100).collect();
-    let _permit = store::admit(Work::Read, org_id, &viewer)?;
+    let _permit = store::admit(Work::Read, org_id, viewer)?;
     store.actors(org_id, &search, 50).await.map_err(store::unavailable)
 }
 
@@ -137,49 +138,46 @@ pub async fn adjacent_changes(
     org: String,
     id: uuid::Uuid,
 ) -> Result<crate::model::RecordNeighbors, AppError> {
-    let (store, org_id, viewer) = store::authorize(&org, true).await?;
+    let (store, grant) = store::authorize(&org, Need::Read).await?;
+    let (org_id, viewer) = (grant.org_id, &grant.viewer);
     // A scoped viewer (an embed) sees neighbours inside its scope only.
-    let within = store::query_for(&viewer, [])?;
-    let _permit = store::admit(Work::Read, org_id, &viewer)?;
+    let within = grant.query([]).map_err(store::fail)?;
+    let _permit = store::admit(Work::Read, org_id, viewer)?;
     store.record_neighbors(org_id, id, &within).await.map_err(store::unavailable)
 }
 
 /// The entity categories present in `org`'s log, for the filter menu.
 #[server(prefix = "/api/ui", endpoint = "entity-types")]
 pub async fn entity_types(org: String) -> Result<Vec<String>, AppError> {
-    let (store, org_id, viewer) = store::authorize(&org, true).await?;
-    if !viewer.scope.is_empty() {
+    let (store, grant) = store::authorize(&org, Need::Read).await?;
+    let (org_id, viewer) = (grant.org_id, &grant.viewer);
+    if grant.is_scoped() {
         // A scoped viewer (an embed) is not told what else the log holds.
-        return Ok(viewer.scope.entity_types);
+        return Ok(grant.viewer.scope.entity_types);
     }
-    let _permit = store::admit(Work::Read, org_id, &viewer)?;
+    let _permit = store::admit(Work::Read, org_id, viewer)?;
     store.entity_types(org_id).await.map_err(store::unavailable)
 }
 
 /// The latest verification of `org`'s hash chain (tamper evidence).
 #[server(prefix = "/api/ui", endpoint = "chain-status")]
 pub async fn latest_chain_status(org: String) -> Result<Option<ChainStatus>, AppError> {
-    let (store, org_id, viewer) = store::authorize(&org, true).await?;
-    if !viewer.scope.is_empty() {
+    let (store, grant) = store::authorize(&org, Need::Read).await?;
+    if grant.is_scoped() {
         // The chain is the whole org's log: its head and where it breaks
         // are beyond a scoped viewer's events.
         return Ok(None);
     }
-    store.chain_status(org_id).await.map_err(store::unavailable)
+    store.chain_status(grant.org_id).await.map_err(store::unavailable)
 }
 
 /// Verifies `org`'s hash chain now. Owners and admins only: it reads the
 /// whole log.
 #[server(prefix = "/api/ui", endpoint = "verify-chain")]
 pub async fn verify_chain(org: String) -> Result<ChainStatus, AppError> {
-    use crate::model::Role;
-    let (store, org_id, viewer) = store::authorize(&org, true).await?;
-    if !matches!(viewer.role, Role::Owner | Role::Admin) {
-        return Err(store::fail(AppError::Forbidden(
-            "Only owners and admins can run a verification.".into(),
-        )));
-    }
-    let _permit = store::admit(Work::Verify, org_id, &viewer)?;
+    let (store, grant) = store::authorize(&org, Need::Verify).await?;
+    let (org_id, viewer) = (grant.org_id, &grant.viewer);
+    let _permit = store::admit(Work::Verify, org_id, viewer)?;
     store.verify_chain(org_id).await.map_err(store::unavailable)
 }
 
@@ -187,7 +185,7 @@ pub async fn verify_chain(org: String) -> Result<ChainStatus, AppError> {
 /// permission message. Needs a session and membership, not the permission.
 #[server(prefix = "/api/ui", endpoint = "viewer")]
 pub async fn current_viewer(org: String) -> Result<Viewer, AppError> {
-    store::authorize(&org, false).await.map(|(_, _, viewer)| viewer)
+    store::authorize(&org, Need::Member).await.map(|(_, grant)| grant.viewer)
 }
 
 /// Demo accounts to sign in with; empty outside demo mode.

@@ -90,13 +90,13 @@ impl StoreError {
     }
 }
 
-/// The store, the org id and the viewer for a request about `org_slug`,
-/// once the session and membership are checked, and with `need_view`, the
-/// View Audit Log permission.
+/// The store and the [`Grant`](super::Grant) for a server function's
+/// request about `org_slug`: the request's viewer, checked by the one
+/// authorization boundary for `need`.
 pub(super) async fn authorize(
     org_slug: &str,
-    need_view: bool,
-) -> Result<(Arc<dyn AuditStore>, Uuid, Viewer), AppError> {
+    need: super::Need,
+) -> Result<(Arc<dyn AuditStore>, super::Grant), AppError> {
     use super::AccessControl;
     let (Some(store), Some(access), Some(parts)) = (
         use_context::<Arc<dyn AuditStore>>(),
@@ -107,47 +107,19 @@ pub(super) async fn authorize(
         return Err(fail(AppError::Unavailable));
     };
     let cache = use_context::<ViewerCache>();
-    let cached = cache.as_ref().and_then(|c| c.get(org_slug));
-    let (viewer, org_id) = match cached {
-        Some(found) => found,
+    let grant = match cache.as_ref().and_then(|c| c.get(org_slug)) {
+        Some(grant) => super::access::permit(grant, need),
         None => {
-            let found = resolve(access.as_ref(), &parts, org_slug).await?;
-            if let Some(cache) = &cache {
-                cache.put(org_slug, &found);
+            // Resolved for the least need, so the cache serves every later
+            // call of the request whatever it asks.
+            let found = super::authorize(access.as_ref(), &parts, org_slug, super::Need::Member).await;
+            if let (Some(cache), Ok(grant)) = (&cache, &found) {
+                cache.put(org_slug, grant);
             }
-            found
+            found.and_then(|grant| super::access::permit(grant, need))
         }
     };
-    if need_view && !viewer.role.can_view_audit_log() {
-        return Err(fail(AppError::Forbidden(format!(
-            "You need the View Audit Log permission to see {org}'s audit log. It comes with the Owner, \
-             Admin and Developer roles; your role is {role}. Ask an owner of {org} for access.",
-            org = viewer.org.name,
-            role = viewer.role.label(),
-        ))));
-    }
-    Ok((store, org_id, viewer))
-}
-
-/// The viewer of `org_slug` from the access port, with its errors mapped.
-async fn resolve(
-    access: &dyn super::AccessControl,
-    parts: &http::request::Parts,
-    org_slug: &str,
-) -> Result<(Viewer, Uuid), AppError> {
-    use super::AccessError;
-    access.viewer(parts, org_slug).await.map_err(|e| {
-        fail(match e {
-            AccessError::Unauthenticated => AppError::Unauthenticated,
-            AccessError::NoSuchOrg => {
-                AppError::NotFound(format!("there is no org '{org_slug}' you belong to"))
-            }
-            AccessError::Unavailable(detail) => {
-                tracing::error!("access control: {detail}");
-                AppError::Unavailable
-            }
-        })
-    })
+    Ok((store, grant.map_err(fail)?))
 }
 
 /// Viewers already resolved in this request. A server-rendered page calls
@@ -155,31 +127,19 @@ async fn resolve(
 /// without this each would look the session and memberships up again. The
 /// server provides a fresh one per request, so nothing outlives it.
 #[derive(Clone, Default)]
-pub struct ViewerCache(Arc<std::sync::Mutex<Vec<(String, Viewer, Uuid)>>>);
+pub struct ViewerCache(Arc<std::sync::Mutex<Vec<(String, super::Grant)>>>);
 
 impl ViewerCache {
-    fn get(&self, org_slug: &str) -> Option<(Viewer, Uuid)> {
+    fn get(&self, org_slug: &str) -> Option<super::Grant> {
         let entries = self.0.lock().ok()?;
-        entries.iter().find(|(slug, ..)| slug == org_slug).map(|(_, v, id)| (v.clone(), *id))
+        entries.iter().find(|(slug, _)| slug == org_slug).map(|(_, grant)| grant.clone())
     }
 
-    fn put(&self, org_slug: &str, found: &(Viewer, Uuid)) {
+    fn put(&self, org_slug: &str, grant: &super::Grant) {
         if let Ok(mut entries) = self.0.lock() {
-            entries.push((org_slug.to_string(), found.0.clone(), found.1));
+            entries.push((org_slug.to_string(), grant.clone()));
         }
     }
-}
-
-/// The store query for `filters` as `viewer` may see it: the viewer's scope
-/// and every one of the filters must match.
-pub(super) fn query_for<const N: usize>(
-    viewer: &Viewer,
-    filters: [crate::model::TimelineFilter; N],
-) -> Result<EventQuery, AppError> {
-    let mut all = vec![viewer.scope.clone()];
-    all.extend(filters.into_iter().map(|f| f.normalized()));
-    all.retain(|f| !f.is_empty());
-    EventQuery::resolve(all, chrono::Utc::now()).map_err(|e| fail(AppError::bad_request(e.field, e.message)))
 }
 
 /// Sets the HTTP status of the server function's response to match `err`

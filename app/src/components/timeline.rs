@@ -61,11 +61,13 @@ pub fn Timeline(
         query.with(|q| {
             // Keys a host page or an embed uses for itself are not filters.
             let (filter, ignored) = TimelineFilter::from_pairs(
-                q.into_iter().map(|(k, v)| (k.as_ref(), v)).filter(|(k, _)| !PAGE_KEYS.contains(k)),
+                q.into_iter()
+                    .map(|(k, v)| (k.as_ref(), v))
+                    .filter(|(k, _)| !crate::model::PAGE_KEYS.contains(k)),
             );
             let named = q.into_iter().any(|(k, _)| {
                 let k: &str = k.as_ref();
-                !PAGE_KEYS.contains(&k)
+                !crate::model::PAGE_KEYS.contains(&k)
             });
             (if named { filter } else { initial.clone() }, ignored)
         })
@@ -174,9 +176,6 @@ pub fn Timeline(
         </section>
     }
 }
-
-/// Query keys that belong to the page around the timeline, not its filter.
-const PAGE_KEYS: [&str; 6] = ["token", "theme", "density", "accent", "font", "controls"];
 
 /// "1 matching entry", "1,234 matching entries", "10,000+ matching entries";
 /// a count cut short before its cap (a short search term is counted over a

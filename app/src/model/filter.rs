@@ -150,6 +150,11 @@ pub struct Ignored {
     pub reason: String,
 }
 
+/// Query keys of a timeline URL that belong to the page around the
+/// timeline (an embed's token and look), not to its filter: the page, its
+/// export links and the export download all leave them out.
+pub const PAGE_KEYS: [&str; 6] = ["token", "theme", "density", "accent", "font", "controls"];
+
 impl TimelineFilter {
     /// Reads a filter from query-string pairs (already percent-decoded).
     /// Unusable values are dropped and reported, never an error.

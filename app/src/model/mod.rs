@@ -31,7 +31,7 @@ pub use event::{
 pub use event::{EventsSince, SINCE_BATCH};
 #[cfg(feature = "ssr")]
 pub use event_query::{EventQuery, WindowError};
-pub use filter::{ACTION_TYPES, Ignored, TimelineFilter, Within, action_label, entity_type_label};
+pub use filter::{ACTION_TYPES, Ignored, PAGE_KEYS, TimelineFilter, Within, action_label, entity_type_label};
 pub use user_agent::{ClientKind, UserAgent, describe_user_agent, parse_user_agent};
 pub use verb::{Tone, action_verb};
 pub use viewer::{DemoAccount, OrgRef, Role, Viewer};

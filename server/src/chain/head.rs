@@ -23,7 +23,7 @@ pub(crate) struct Head {
 pub(crate) async fn lock_head(conn: &mut PgConnection, org_id: Uuid) -> Result<Head, sqlx::Error> {
     // Row-level security by org will read this; transaction-local, so it
     // never leaks to the next user of a pooled connection.
-    sqlx::query("SELECT set_config('app.org_id', $1::text, true)").bind(org_id).execute(&mut *conn).await?;
+    crate::store::tenant::set_org(conn, org_id).await?;
     loop {
         let head: Option<(i64, Vec<u8>)> =
             sqlx::query_as("SELECT seq, hash FROM chain_heads WHERE org_id = $1 FOR UPDATE")

@@ -287,11 +287,9 @@ async fn verify(
     trusted: Option<&[VerifyingKey]>,
 ) -> Result<VerifyReport, sqlx::Error> {
     let checked_at = Utc::now().trunc_subsecs(6);
-    let mut tx = pool.begin().await?;
     // One snapshot for the head, the events and the checkpoints, so writes
     // landing meanwhile are simply not seen rather than half seen.
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-    sqlx::query("SELECT set_config('app.org_id', $1::text, true)").bind(org_id).execute(&mut *tx).await?;
+    let mut tx = crate::store::tenant::begin_read(pool, org_id, true, std::time::Duration::ZERO).await?;
     let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM chain_heads WHERE org_id = $1")
         .bind(org_id)
         .fetch_optional(&mut *tx)

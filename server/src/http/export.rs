@@ -21,8 +21,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use app::api::{AccessControl, AccessError};
+use app::api::Need;
 use app::api::{Admission, Busy, Permit, Work};
+use app::error::AppError;
 use app::model::{Actor, ActorKind, EntityRef, EventContext, EventQuery, NewAuditEvent, TimelineFilter};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
@@ -39,7 +40,6 @@ pub use format::{CSV_COLUMNS, ExportFormat, write_cell};
 
 use super::ApiContext;
 use super::error::{ApiError, ErrorBody, ErrorDetail, FieldError};
-use crate::auth::SessionAccess;
 use crate::store::ApiKeyAuth;
 use crate::store::export::ExportReader;
 
@@ -62,10 +62,6 @@ pub const FILTER_KEYS: [&str; 13] = [
     "before",
     "tz",
 ];
-
-/// Query keys of the page around a timeline (an embed's token, a theme),
-/// which the page does not read as filters and neither does its export.
-const PAGE_KEYS: [&str; 2] = ["token", "theme"];
 
 /// Bytes gathered before handing a piece to the connection: large enough
 /// for few wake-ups per batch, small enough to keep memory flat.
@@ -200,31 +196,10 @@ pub fn is_download(path: &str) -> bool {
 /// browser was about to save a file.
 async fn ui_export(api: ApiContext, org: String, format: ExportFormat, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let access = SessionAccess::new(api.pool.clone(), false);
-    let (viewer, org_id) = match access.viewer(&parts, &org).await {
-        Ok(found) => found,
-        Err(AccessError::Unauthenticated) => {
-            return text(StatusCode::UNAUTHORIZED, "Sign in to export this audit log.");
-        }
-        Err(AccessError::NoSuchOrg) => {
-            return text(StatusCode::NOT_FOUND, &format!("There is no org '{org}' you belong to."));
-        }
-        Err(AccessError::Unavailable(detail)) => {
-            tracing::error!("access control: {detail}");
-            return text(StatusCode::SERVICE_UNAVAILABLE, "The audit log is unavailable; try again shortly.");
-        }
+    let grant = match app::api::authorize(api.access.as_ref(), &parts, &org, Need::Read).await {
+        Ok(grant) => grant,
+        Err(err) => return text(plain_status(&err), &plain_message(&err, &org)),
     };
-    if !viewer.role.can_view_audit_log() {
-        return text(
-            StatusCode::FORBIDDEN,
-            &format!(
-                "You need the View Audit Log permission to export {org}'s audit log. It comes with the \
-                 Owner, Admin and Developer roles; your role is {role}.",
-                org = viewer.org.name,
-                role = viewer.role.label(),
-            ),
-        );
-    }
     let pairs = match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
         Ok(Query(pairs)) => pairs,
         Err(_) => return text(StatusCode::BAD_REQUEST, "The link's query string is malformed."),
@@ -232,15 +207,16 @@ async fn ui_export(api: ApiContext, org: String, format: ExportFormat, request: 
     // Lenient like the page: what the timeline leaves out (and says so), the
     // export leaves out too, so the file matches what is on screen.
     let (filter, _ignored) = TimelineFilter::from_pairs(
-        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).filter(|(k, _)| !PAGE_KEYS.contains(k)),
+        pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .filter(|(k, _)| !app::model::PAGE_KEYS.contains(k)),
     );
-    let mut filters = vec![viewer.scope.clone()];
-    filters.extend(nonempty(filter.clone()));
-    filters.retain(|f| !f.is_empty());
-    let query = match EventQuery::resolve(filters, Utc::now()) {
+    let query = match grant.query(nonempty(filter.clone())) {
         Ok(query) => query,
-        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("{}: {}", e.field, e.message)),
+        Err(err) => return text(plain_status(&err), &plain_message(&err, &org)),
     };
+    let (viewer, org_id) = (grant.viewer, grant.org_id);
     // The same id as the person's sign-in events, so filtering the log by
     // this actor finds their exports too.
     let user_id = match crate::auth::users::find_by_email(&api.pool, &viewer.email).await {
@@ -280,6 +256,21 @@ async fn ui_export(api: ApiContext, org: String, format: ExportFormat, request: 
             tracing::error!("export: {e}");
             text(StatusCode::SERVICE_UNAVAILABLE, "The audit log is unavailable; try again shortly.")
         }
+    }
+}
+
+fn plain_status(err: &AppError) -> StatusCode {
+    StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The boundary's refusal in words for a person whose browser was about to
+/// save a file.
+fn plain_message(err: &AppError, org: &str) -> String {
+    match err {
+        AppError::Unauthenticated => "Sign in to export this audit log.".into(),
+        AppError::NotFound(_) => format!("There is no org '{org}' you belong to."),
+        AppError::Unavailable => "The audit log is unavailable; try again shortly.".into(),
+        other => other.to_string(),
     }
 }
 
@@ -395,7 +386,11 @@ async fn start(job: Job, admission: &Admission) -> Result<Response, Refused> {
         ExportReader::open(&job.reads, job.org_id, job.query.clone()).await.map_err(Refused::Store)?;
     let filename = file_name(&job.slug, &job.filter, job.format, started);
     let (tx, rx) = mpsc::channel(PIECES_AHEAD);
-    tokio::spawn(produce(reader, job.format, tx, permit));
+    // Both ends hold the share: the export runs until the reader is done
+    // with the database *and* the client has the last byte (a small export
+    // is read in full long before it is downloaded).
+    let permit = std::sync::Arc::new(permit);
+    tokio::spawn(produce(reader, job.format, tx, permit.clone()));
     let outcome = Outcome {
         record: Some(Record {
             pool: job.pool,
@@ -408,12 +403,12 @@ async fn start(job: Job, admission: &Admission) -> Result<Response, Refused> {
         }),
         rows: std::sync::Arc::new(AtomicU64::new(0)),
     };
-    let body = futures_util::stream::unfold(Some((rx, outcome)), |state| async move {
-        let (mut rx, mut outcome) = state?;
+    let body = futures_util::stream::unfold(Some((rx, outcome, permit)), |state| async move {
+        let (mut rx, mut outcome, permit) = state?;
         match rx.recv().await {
             Some(Piece::Bytes { bytes, rows }) => {
                 outcome.rows.fetch_add(rows, Ordering::Relaxed);
-                Some((Ok(bytes), Some((rx, outcome))))
+                Some((Ok(bytes), Some((rx, outcome, permit))))
             }
             Some(Piece::Done) => {
                 // Written before the body ends, so whoever has the whole
@@ -445,7 +440,12 @@ async fn start(job: Job, admission: &Admission) -> Result<Response, Refused> {
 
 /// Reads batch after batch and hands them over as formatted pieces. Stops
 /// as soon as the connection is gone (the receiver dropped) or stalls.
-async fn produce(mut reader: ExportReader, format: ExportFormat, tx: mpsc::Sender<Piece>, _share: Permit) {
+async fn produce(
+    mut reader: ExportReader,
+    format: ExportFormat,
+    tx: mpsc::Sender<Piece>,
+    _share: std::sync::Arc<Permit>,
+) {
     let started = tokio::time::Instant::now();
     let send = |piece: Piece| {
         let tx = tx.clone();

@@ -18,7 +18,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::api::{AccessControl, AccessError, Admission, Permit, Work};
+use app::api::{AccessControl, Admission, Need, Permit, Work};
 use app::error::AppError;
 use app::model::Viewer;
 use axum::Json;
@@ -122,35 +122,13 @@ pub async fn stream(State(ctx): State<LiveContext>, Path(org): Path<String>, par
     response
 }
 
-/// The org id and the viewer when the request's viewer may read `org`'s
-/// audit log, with the answers page reads give otherwise.
+/// The org id and the viewer when the request's viewer may follow `org`'s
+/// whole chain: the one authorization boundary, for the positions of the
+/// whole org's log (an embedded, scoped viewer has no live tail: it would
+/// learn how busy the org is, and when).
 async fn allowed(access: &dyn AccessControl, parts: &Parts, org: &str) -> Result<(Uuid, Viewer), AppError> {
-    let (viewer, org_id) = access.viewer(parts, org).await.map_err(|e| match e {
-        AccessError::Unauthenticated => AppError::Unauthenticated,
-        AccessError::NoSuchOrg => AppError::NotFound(format!("there is no org '{org}' you belong to")),
-        AccessError::Unavailable(detail) => {
-            tracing::error!("access control: {detail}");
-            AppError::Unavailable
-        }
-    })?;
-    if !viewer.role.can_view_audit_log() {
-        return Err(AppError::Forbidden(forbidden_message(&viewer)));
-    }
-    if !viewer.scope.is_empty() {
-        // The stream's positions are the whole org's chain: a scoped viewer
-        // (an embed) would learn how busy the org is, and when.
-        return Err(AppError::Forbidden("An embedded timeline has no live tail.".into()));
-    }
-    Ok((org_id, viewer))
-}
-
-fn forbidden_message(viewer: &Viewer) -> String {
-    format!(
-        "You need the View Audit Log permission to see {org}'s audit log. It comes with the Owner, Admin \
-         and Developer roles; your role is {role}. Ask an owner of {org} for access.",
-        org = viewer.org.name,
-        role = viewer.role.label(),
-    )
+    let grant = app::api::authorize(access, parts, org, Need::ReadOrgWide).await?;
+    Ok((grant.org_id, grant.viewer))
 }
 
 /// The error as the server functions send it: its status, and the same JSON.

@@ -43,18 +43,29 @@ pub struct ApiContext {
     /// The keys whose checkpoints `POST /api/v1/verify` trusts; none: no
     /// checkpoint counts.
     pub trusted_keys: crate::chain::TrustedKeys,
+    /// Who a browser's request is (the Export menu's downloads): the same
+    /// port, and so the same authorization boundary, as the server
+    /// functions.
+    pub access: std::sync::Arc<dyn app::api::AccessControl>,
 }
 
 impl ApiContext {
     pub fn new(pool: PgPool) -> ApiContext {
         ApiContext {
             reads: pool.clone(),
-            pool,
             limits: Limits::default(),
             token_signer: None,
             admission: Default::default(),
             trusted_keys: Default::default(),
+            access: std::sync::Arc::new(crate::auth::SessionAccess::new(pool.clone(), false)),
+            pool,
         }
+    }
+
+    /// Reads browsers' viewers through `access` (the server functions' port).
+    pub fn with_access(mut self, access: std::sync::Arc<dyn app::api::AccessControl>) -> ApiContext {
+        self.access = access;
+        self
     }
 
     pub fn with_read_pool(mut self, reads: PgPool) -> ApiContext {

@@ -70,10 +70,7 @@ impl ExportReader {
         batch: usize,
         budget: usize,
     ) -> Result<ExportReader, sqlx::Error> {
-        let mut tx = pool.begin().await?;
-        // Must be the transaction's first statement.
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-        super::tenant::set_org(&mut tx, org_id).await?;
+        let tx = super::tenant::begin_read(pool, org_id, true, super::tenant::EXPORT_BATCH_TIMEOUT).await?;
         let done = query.is_empty_window();
         Ok(ExportReader { tx, org_id, query, after: None, batch: batch.max(1), budget, done })
     }

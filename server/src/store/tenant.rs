@@ -20,8 +20,14 @@ use uuid::Uuid;
 /// cancelled so that it cannot hold a connection others are waiting for.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long one batch of an export may take to read. Longer than a page
+/// (an export may filter on what no index serves), but bounded, so a stuck
+/// statement cannot keep a snapshot open while its reader waits.
+pub const EXPORT_BATCH_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A read transaction scoped to `org_id` whose statements are cancelled
-/// after `timeout`; with `snapshot`, on one REPEATABLE READ snapshot (every
+/// after `timeout` ([`Duration::ZERO`]: never, for a verification that walks
+/// the whole chain in one statement); with `snapshot`, on one REPEATABLE READ snapshot (every
 /// statement sees the same committed events and chain head). Read-only, so
 /// it never fails to serialize. The org and the timeout are set in one
 /// round trip, both LOCAL: they end with the transaction, which also keeps
