@@ -193,6 +193,7 @@ test('extreme dates and zones in a filter are a 400 naming the key, never a 5xx'
   for (const query of ['after=99999-01-01', 'before=-1', 'within=100000d', 'after=2026-01-01&tz=Nowhere/Land']) {
     const res = await fetch(`${BASE}/o/acme/export.ndjson?${query}`, { headers: { cookie } });
     assert.ok(res.status === 400 || res.status === 200, `${query}: ${res.status}`);
+    await res.arrayBuffer(); // a download holds its share until it is read
     if (!secret) continue;
     const api = await fetch(`${BASE}/api/v1/events/export?${query}`, { headers: { authorization: `Bearer ${secret}` } });
     const body = await api.text();
