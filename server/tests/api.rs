@@ -867,3 +867,87 @@ async fn verify_reports_the_keys_org_chain_and_records_it(_opts: PgPoolOptions, 
     assert_eq!(recorded.verified_through, 6);
     assert_eq!(api.send(verify(None)).await.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The `received_at` of every event sent through the API: a write group
+/// stamps all of its events with one.
+async fn acceptance_times(api: &Api) -> Vec<chrono::DateTime<chrono::Utc>> {
+    sqlx::query_scalar("SELECT received_at FROM audit_events WHERE entity_type <> 'api_key' ORDER BY seq")
+        .fetch_all(&api.owner)
+        .await
+        .unwrap()
+}
+
+async fn verified_through(api: &Api) -> i64 {
+    let request = Request::post("/api/v1/verify")
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.key))
+        .body(Body::empty())
+        .unwrap();
+    let answer = api.send(request).await;
+    assert_eq!(answer.body["ok"], true, "{}", answer.body);
+    answer.body["verified_through"].as_i64().unwrap()
+}
+
+/// Concurrent single events of one org are written in groups that share a
+/// commit, each answered only after it, and linked into one unbroken chain.
+#[sqlx::test(migrations = "./migrations")]
+async fn concurrent_single_events_share_commits_and_the_chain_holds(
+    _opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let api = std::sync::Arc::new(setup(connect).await);
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let api = api.clone();
+            tokio::spawn(async move { api.post_json(&event("task.update", &format!("task_{i}"))).await })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let answer = t.await.unwrap();
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        ids.extend(self::ids(&answer));
+    }
+    assert_eq!(ids.len(), 64);
+    assert_eq!(api.stored().await, 64);
+    let mut times = acceptance_times(&api).await;
+    times.dedup();
+    assert!(times.len() < 64, "64 requests were written in {} commits, not grouped", times.len());
+    assert_eq!(verified_through(&api).await, 65, "the key's event and 64 more, unbroken");
+}
+
+/// In a group, a request that cannot be stored fails alone with its own
+/// answer; the others are stored, and the chain has no gap.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_request_that_fails_in_a_group_fails_alone(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let api = std::sync::Arc::new(setup(connect).await);
+    let with_id = |entity: &str, id: &str| {
+        let mut e = event("invoice.create", entity);
+        e["external_id"] = json!(id);
+        e
+    };
+    assert_eq!(api.post_json(&with_id("inv_0", "evt-stored")).await.status, StatusCode::CREATED);
+    // Sent together: 20 good events, one whose external id is stored, and
+    // two that share a new one.
+    let mut bodies: Vec<Value> = (0..20).map(|i| event("task.update", &format!("task_{i}"))).collect();
+    bodies.insert(7, with_id("inv_1", "evt-stored"));
+    bodies.insert(12, with_id("inv_2", "evt-new"));
+    bodies.insert(15, with_id("inv_3", "evt-new"));
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let api = api.clone();
+            tokio::spawn(async move { api.post_json(&body).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let created = answers.iter().filter(|a| a.status == StatusCode::CREATED).count();
+    let conflicts: Vec<&Answer> = answers.iter().filter(|a| a.status == StatusCode::CONFLICT).collect();
+    assert_eq!(created, 21, "the 20 good events and one of the pair");
+    assert_eq!(conflicts.len(), 2);
+    assert!(conflicts.iter().all(|a| a.message() == "external_id: already stored"), "{}", conflicts[0].body);
+    assert_eq!(api.stored().await, 1 + 21);
+    assert_eq!(verified_through(&api).await, 1 + 1 + 21);
+}

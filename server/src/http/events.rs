@@ -16,9 +16,7 @@ use uuid::Uuid;
 use super::ApiContext;
 use super::error::{ApiError, ErrorBody, FieldError};
 use super::validate::{self, Ingest};
-use crate::store::{
-    ApiKeyAuth, IdempotencyRecord, claim_idempotency_key, find_idempotency_record, insert_events_in,
-};
+use crate::store::{ApiKeyAuth, IdempotencyRecord, KeyClaim, WriteError, Written, find_idempotency_record};
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -100,26 +98,28 @@ pub async fn ingest(
         Accepted { accepted: ingest.events.len(), ids: ingest.events.iter().map(|e| e.id).collect() };
     let response = serde_json::to_value(&accepted).map_err(|e| ApiError::Internal(Box::new(e)))?;
 
-    let mut tx = crate::store::tenant::begin_for_org(&api.pool, caller.org_id).await?;
-    if let Some(key) = &idempotency_key
-        && !claim_idempotency_key(&mut tx, caller.org_id, key, &request_hash, 201, &response).await?
-    {
-        // A concurrent request with this key committed first (the claim
-        // waited for it): answer as a retry of that one.
-        tx.rollback().await?;
-        return match find_idempotency_record(&api.pool, caller.org_id, key).await? {
-            Some(record) => replay(record, &request_hash),
-            None => Err(ApiError::conflict("idempotency_key", "in use by a concurrent request; retry")),
-        };
-    }
-    if let Err(err) = insert_events_in(&mut tx, &ingest.events).await {
-        // Roll back before looking into the error; a failed rollback (the
-        // connection died) matters less than telling the sender why.
-        let _ = tx.rollback().await;
-        return Err(insert_error(&api, caller.org_id, &ingest, err).await);
-    }
-    if let Err(err) = tx.commit().await {
-        return commit_failed(&api, caller.org_id, &accepted, err).await;
+    // Stored in the org's next write group, with the request's claim on its
+    // key: concurrent requests share one commit (see `store::group`).
+    let claim = idempotency_key.as_ref().map(|key| KeyClaim {
+        key: key.clone(),
+        request_hash,
+        status: 201,
+        response: response.clone(),
+    });
+    match api.writer.write(caller.org_id, ingest.events.clone(), claim).await {
+        Ok(Written::Stored) => {}
+        Ok(Written::KeyTaken) => {
+            // A concurrent request with this key committed first: answer as
+            // a retry of that one.
+            let key = idempotency_key.as_deref().unwrap_or_default();
+            return match find_idempotency_record(&api.pool, caller.org_id, key).await? {
+                Some(record) => replay(record, &request_hash),
+                None => Err(ApiError::conflict("idempotency_key", "in use by a concurrent request; retry")),
+            };
+        }
+        Err(WriteError::NotStarted(err)) => return Err(err.into()),
+        Err(WriteError::Refused(err)) => return Err(insert_error(&api, caller.org_id, &ingest, err).await),
+        Err(WriteError::Commit(err)) => return commit_failed(&api, caller.org_id, &accepted, err).await,
     }
     tracing::debug!(org = %caller.org_id, key = %caller.key_id, events = accepted.accepted, "events stored");
     Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())

@@ -47,6 +47,8 @@ pub struct ApiContext {
     /// port, and so the same authorization boundary, as the server
     /// functions.
     pub access: std::sync::Arc<dyn app::api::AccessControl>,
+    /// Ingestion's group committer on the app pool.
+    pub writer: crate::store::GroupWriter,
 }
 
 impl ApiContext {
@@ -58,6 +60,7 @@ impl ApiContext {
             admission: Default::default(),
             trusted_keys: Default::default(),
             access: std::sync::Arc::new(crate::auth::SessionAccess::new(pool.clone(), false)),
+            writer: crate::store::GroupWriter::new(pool.clone()),
             pool,
         }
     }

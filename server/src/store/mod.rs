@@ -7,6 +7,7 @@
 mod copy;
 pub mod export;
 pub mod filter_sql;
+mod group;
 mod insert;
 mod orgs;
 pub mod tenant;
@@ -24,6 +25,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 pub use copy::copy_events;
+pub use group::{GroupWriter, KeyClaim, MAX_GROUP_EVENTS, WriteError, Written};
 pub use insert::{insert_events, insert_events_in};
 pub use orgs::{Org, all_orgs, ensure_org, find_org, first_org, org_by_id};
 pub use timeline::{
