@@ -116,9 +116,37 @@ def baseline_seconds():
     return sorted(times)[1]
 
 
-def kill_trial(name, delay, *, with_key, external_ids=False, whole_cluster=False):
-    """Posts a batch, kills PostgreSQL `delay` seconds in, then retries as a
-    well-behaved client would and counts what was stored."""
+def kill_cluster():
+    pid = postmaster_pid()
+    for victim in [pid] + children_of(pid):
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pid
+
+
+def keep_down(seconds):
+    """Kills the cluster again each time the supervisor brings it back, for
+    `seconds`: a store that stays down longer than the server keeps asking
+    whether a commit it lost went through (10 s)."""
+    until = time.perf_counter() + seconds
+    last = None
+    while time.perf_counter() < until:
+        try:
+            pid = postmaster_pid()
+            if pid != last and os.path.exists(f"/proc/{pid}"):
+                kill_cluster()
+                last = pid
+        except (OSError, ValueError, IndexError):
+            pass
+        time.sleep(0.05)
+
+
+def kill_trial(name, delay, *, with_key, external_ids=False, whole_cluster=False, down_s=0):
+    """Posts a batch, kills PostgreSQL `delay` seconds in (and, with
+    `down_s`, keeps it down that long), then retries as a well-behaved
+    client would and counts what was stored."""
     action = f"drill.{name}_{RUN}"
     body = batch(action, external_ids=external_ids)
     key = f"{name}-{RUN}" if with_key else None
@@ -138,11 +166,14 @@ def kill_trial(name, delay, *, with_key, external_ids=False, whole_cluster=False
         except ProcessLookupError:
             pass
     killed = time.perf_counter()
+    if down_s:
+        keep_down(down_s)
     sender.join(timeout=180)
     first_code = code_of(first.get("payload"))
     trial = {
         "name": name, "delay_ms": round(delay * 1000), "with_key": with_key, "external_ids": external_ids,
-        "killed": "postmaster and its children" if whole_cluster else "postmaster",
+        "killed": ("postmaster and its children" if whole_cluster else "postmaster")
+        + (f", kept down {down_s} s" if down_s else ""),
         "first_status": first.get("status"), "first_code": first_code,
         "first_error": first.get("payload") if first.get("status") is None else None,
         "first_ms": round(first.get("took", 0) * 1000),
@@ -281,6 +312,48 @@ def stalled_body_drill(hold_s):
             "stored": stored, "problems": problems, "pass": not problems}
 
 
+def slow_body_flood_drill(connections=4200):
+    """More connections than the server serves at once (4,096), each sending
+    its headers and a few bytes of body, then nothing. A header timeout
+    closes clients that never finish their headers; this asks whether the
+    server also stops waiting for a body, or whether these connections
+    hold every slot so that nobody else is served."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < connections + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, connections + 200), hard))
+    url = urllib.parse.urlsplit(BASE)
+    body = json.dumps(event(0, f"drill.flood_{RUN}")).encode()
+    head = (f"POST /api/v1/events HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {KEY_B}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    socks = []
+    started = time.perf_counter()
+    try:
+        for _ in range(connections):
+            s = socket.create_connection((url.hostname, url.port), timeout=10)
+            s.sendall(head + body[:10])
+            socks.append(s)
+        opened_s = time.perf_counter() - started
+        time.sleep(1)
+        probe_started = time.perf_counter()
+        try:
+            status = requests.get(f"{BASE}/api/v1/openapi.json", timeout=15).status_code
+        except requests.RequestException as err:
+            status = type(err).__name__
+        probe_s = time.perf_counter() - probe_started
+    finally:
+        for s in socks:
+            s.close()
+    time.sleep(1)
+    after = requests.get(f"{BASE}/api/v1/openapi.json", timeout=15).status_code
+    problems = [] if status == 200 else [f"a fresh client got {status} after {probe_s:.1f} s while the stalled "
+                                         f"connections were open"]
+    return {"name": "slow-body flood", "connections": len(socks), "opened_s": round(opened_s, 1),
+            "fresh_client": status, "fresh_client_s": round(probe_s, 2), "after_close": after,
+            "stored": count_events(KEY_B, action=f"drill.flood_{RUN}"), "problems": problems,
+            "pass": not problems}
+
+
 def racing_retries_drill():
     """Two copies of one batch with one Idempotency-Key at once (a client
     that retried too early): one is stored, the other is told so (a replay)
@@ -328,6 +401,15 @@ def main():
         trials.append(kill_trial(f"k9key_{n}", base * f, with_key=True))
         wait_for_store()
     if not QUICK:
+        # The commit lies between the last kill answered "nothing stored" and
+        # the first answered 201: aim more kills, of the whole cluster, there.
+        unstored = [t["delay_ms"] for t in trials if t["first_status"] != 201]
+        stored = [t["delay_ms"] for t in trials if t["first_status"] == 201 and t["delay_ms"] > max(unstored, default=0)]
+        low, high = max(unstored, default=0), min(stored, default=int(base * 1100))
+        for n in range(6):
+            delay = (low + (high - low) * (n + 1) / 7) / 1000
+            trials.append(kill_trial(f"k9edge_{n}", delay, with_key=True, whole_cluster=True))
+            wait_for_store()
         for n, f in enumerate([0.3, 0.6, 0.9]):
             trials.append(kill_trial(f"k9all_{n}", base * f, with_key=True, whole_cluster=True))
             wait_for_store()
@@ -337,7 +419,13 @@ def main():
         for n, f in enumerate([0.3, 0.6, 0.9]):
             trials.append(kill_trial(f"k9nokey_{n}", base * f, with_key=False, whole_cluster=True))
             wait_for_store()
+        # Down for longer than the server asks after a lost commit: the
+        # answer may be `outcome_unknown`, and only a keyed retry is safe.
+        for n, f in enumerate([0.8, 0.95]):
+            trials.append(kill_trial(f"k9down_{n}", base * f, with_key=True, whole_cluster=True, down_s=12))
+            wait_for_store()
         drills.append(stalled_body_drill(30))
+        drills.append(slow_body_flood_drill())
 
     chains = {}
     for org, key in (("globex", KEY_B), ("acme", KEY_A)):

@@ -8,7 +8,8 @@
   to judge: some are the document being looser than the rules it states in
   prose (e.g. `occurred_at` at most 24 hours ahead).
 
-Usage: schemathesis_summary.py REPORT_JSON LOG EXIT_CODE
+Usage: schemathesis_summary.py REPORT_JSON... (one per run; the log beside
+each, same name with .log, gives the reproductions)
 """
 
 import json
@@ -23,48 +24,59 @@ SCHEMA_VIOLATIONS = {f"ST1{n:02d}" for n in range(3, 12)}
 
 
 def main():
-    report_path, log_path, exit_code = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), int(sys.argv[3])
-    if not report_path.exists():
-        print(f"schemathesis wrote no report (exit {exit_code}); see its log", file=sys.stderr)
-        write_result("schemathesis", {"complete": False, "exit_code": exit_code, "failed": ["no report"]})
-        sys.exit(1)
-    report = json.loads(report_path.read_text())
-    log = log_path.read_text(errors="replace") if log_path.exists() else ""
-    failures = report.get("failures", [])
+    runs, failures, errors, problems, reproductions = [], [], [], [], []
+    for path in map(pathlib.Path, sys.argv[1:]):
+        name = path.stem.removeprefix("st-")
+        if not path.exists() or path.stat().st_size == 0:
+            problems.append(f"{name}: no report (schemathesis stalled past its time guard twice)")
+            runs.append({"name": name, "complete": False})
+            continue
+        report = json.loads(path.read_text())
+        log = path.with_suffix(".log")
+        text = log.read_text(errors="replace") if log.exists() else ""
+        reproductions += re.findall(r"^\s*(curl .+)$", text, flags=re.M)[:10]
+        failures += report.get("failures", [])
+        errors += report.get("errors", [])
+        runs.append({
+            "name": name,
+            "version": report.get("schemathesis_version"),
+            "seed": report.get("seed"),
+            "complete": report.get("complete"),
+            "stop_reason": report.get("stop_reason"),
+            "running_time_s": round(report.get("running_time") or 0, 1),
+            "operations": report.get("operations"),
+            "phases": report.get("phases"),
+            "test_cases": report.get("test_cases"),
+        })
+        if not report.get("complete"):
+            problems.append(f"{name}: the run did not complete ({report.get('stop_reason')})")
 
     def total(codes):
         return sum(f["count"] for f in failures if f["code"] in codes)
 
+    done = [r for r in runs if r.get("test_cases")]
     result = {
-        "version": report.get("schemathesis_version"),
-        "seed": report.get("seed"),
-        "complete": report.get("complete"),
-        "stop_reason": report.get("stop_reason"),
-        "running_time_s": round(report.get("running_time") or 0, 1),
-        "operations": report.get("operations"),
-        "phases": report.get("phases"),
-        "test_cases": report.get("test_cases"),
+        "version": next((r["version"] for r in done), None),
+        "runs": runs,
+        "operations_tested": sum((r.get("operations") or {}).get("tested", 0) for r in done),
+        "test_cases": sum(r["test_cases"]["generated"] for r in done),
+        "running_time_s": round(sum(r["running_time_s"] for r in done), 1),
         "server_errors": total(SERVER_ERRORS),
         "schema_violations": total(SCHEMA_VIOLATIONS),
         "other_findings": [f for f in failures if f["code"] not in SERVER_ERRORS | SCHEMA_VIOLATIONS],
         "failures": failures,
-        "errors": report.get("errors", []),
-        "reproductions": re.findall(r"^\s*(curl .+)$", log, flags=re.M)[:20],
-        "exit_code": exit_code,
+        "errors": errors,
+        "reproductions": reproductions[:20],
     }
-    problems = []
-    if not report.get("complete"):
-        problems.append(f"the run did not complete ({report.get('stop_reason')})")
     if result["server_errors"]:
         problems.append(f"{result['server_errors']} server errors")
     if result["schema_violations"]:
         problems.append(f"{result['schema_violations']} schema violations")
-    if result["errors"]:
-        problems.append(f"errors: {result['errors']}")
+    if errors:
+        problems.append(f"errors: {errors}")
     result["failed"] = problems
     write_result("schemathesis", result)
-    cases = report.get("test_cases") or {}
-    print(f"schemathesis: {cases.get('generated')} test cases, {result['server_errors']} server errors, "
+    print(f"schemathesis: {result['test_cases']} test cases, {result['server_errors']} server errors, "
           f"{result['schema_violations']} schema violations, other findings: "
           f"{[(f['code'], f['title'], f['count']) for f in result['other_findings']]}", file=sys.stderr)
     if problems:
