@@ -67,6 +67,9 @@ BASE_URL="http://127.0.0.1:$port" AUDIT_BIN="$BIN" AUDIT_DATA_DIR="$work/e2e" \
   echo "--- server log" >&2; tail -50 "$work/server.log" >&2; exit 1;
 }
 
+step "reliability campaign, quick (schemathesis, fuzz, fault drills, starvation; report to a temp file)"
+AUDIT_BIN="$BIN" bash scripts/attack.sh --quick
+
 step "benchmark smoke (a few thousand events; the full run is for people, not CI)"
 "$BIN" bench --bench-dir "$work/bench" --events 6000 --orgs 3 --runs 5 --export-rows 2000 \
   --ingest-events 2000 --out "$work/benchmarks.md" >"$work/bench.log" 2>&1 || {
