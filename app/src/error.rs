@@ -61,16 +61,23 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // Arguments the server could not decode are the caller's fault.
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
-                // Decoding runs before the function's body, which is where
-                // statuses are set otherwise: without this it is a 500.
-                #[cfg(feature = "ssr")]
-                if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                    res.set_status(http::StatusCode::BAD_REQUEST);
-                }
-                AppError::bad_request("arguments", msg)
-            }
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => caller_fault(msg),
+            // On the server, what fails to deserialize is the request (a
+            // body that is not UTF-8, say): the caller's fault too.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(msg) => caller_fault(msg),
             other => AppError::Transport(other.to_string()),
         }
     }
+}
+
+/// A 400 for a request the server function could not decode. Decoding runs
+/// before the function's body, which is where statuses are set otherwise:
+/// without this it would be a 500.
+fn caller_fault(msg: String) -> AppError {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::BAD_REQUEST);
+    }
+    AppError::bad_request("arguments", msg)
 }

@@ -127,7 +127,8 @@ pub async fn list_actors(org: String, search: String) -> Result<Vec<ActorSummary
         // A scoped viewer (an embed) does not get to browse the org's people.
         return Ok(Vec::new());
     }
-    let search: String = search.trim().chars().take(100).collect();
+    // PostgreSQL text holds no NUL; a search with one finds nobody.
+    let search: String = search.trim().chars().filter(|c| *c != '\0').take(100).collect();
     let _permit = store::admit(Work::Read, org_id, viewer)?;
     store.actors(org_id, &search, 50).await.map_err(store::unavailable)
 }

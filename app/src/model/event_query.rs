@@ -28,6 +28,7 @@ impl EventQuery {
         let mut from: Option<DateTime<Utc>> = None;
         let mut until: Option<DateTime<Utc>> = None;
         for f in &filters {
+            no_nul(f)?;
             let (f_from, f_until) = window(f, now)?;
             from = from.max(f_from);
             until = match (until, f_until) {
@@ -46,6 +47,28 @@ impl EventQuery {
     /// An empty window: nothing can match.
     pub fn is_empty_window(&self) -> bool {
         matches!((self.from, self.until), (Some(a), Some(b)) if a >= b)
+    }
+}
+
+/// Refuses a NUL in any of `f`'s text: PostgreSQL text cannot hold one, so
+/// it would fail the read (a store error) rather than match nothing.
+fn no_nul(f: &super::TimelineFilter) -> Result<(), WindowError> {
+    let has_nul = |v: &str| v.contains('\0');
+    let fields: [(&'static str, bool); 10] = [
+        ("q", has_nul(&f.q)),
+        ("action", f.actions.iter().any(|v| has_nul(v))),
+        ("not_action", f.not_actions.iter().any(|v| has_nul(v))),
+        ("entity", f.entity_types.iter().any(|v| has_nul(v))),
+        ("actor", f.actors.iter().any(|v| has_nul(v))),
+        ("record", f.record.as_deref().is_some_and(has_nul)),
+        ("ip", f.ip.as_deref().is_some_and(has_nul)),
+        ("session", f.session.as_deref().is_some_and(has_nul)),
+        ("country", f.country.as_deref().is_some_and(has_nul)),
+        ("tz", f.tz.as_deref().is_some_and(has_nul)),
+    ];
+    match fields.iter().find(|(_, bad)| *bad) {
+        Some((field, _)) => Err(WindowError { field, message: "must not contain a NUL character".into() }),
+        None => Ok(()),
     }
 }
 
@@ -112,6 +135,17 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_nul_in_any_text_is_refused_naming_its_key() {
+        let now = at("2026-01-01T00:00:00Z");
+        let q = TimelineFilter { q: "a\0".into(), ..Default::default() };
+        assert_eq!(EventQuery::single(q, now).unwrap_err().field, "q");
+        let actor = TimelineFilter { actors: vec!["ok".into(), "usr\0".into()], ..Default::default() };
+        assert_eq!(EventQuery::single(actor, now).unwrap_err().field, "actor");
+        let fine = TimelineFilter { q: "a".into(), record: Some("inv_1".into()), ..Default::default() };
+        assert!(EventQuery::single(fine, now).is_ok());
     }
 
     #[test]

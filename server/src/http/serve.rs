@@ -6,6 +6,10 @@
 //!   does not give it. Without it a client that sends a byte a minute holds
 //!   its connection (and a task) for ever, and a few thousand such clients
 //!   hold the server.
+//! - A request's body must keep coming: more than [`BODY_READ_TIMEOUT`]
+//!   without a byte ends it (the handler reading it gets an error and
+//!   answers 400, and the connection closes), so a client that sends half a
+//!   body and stalls does not hold a connection slot.
 //! - At most [`MAX_CONNECTIONS`] connections at once; past that, new ones
 //!   wait in the kernel's accept queue instead of exhausting file
 //!   descriptors.
@@ -26,9 +30,12 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+use tower_http::timeout::TimeoutBody;
 
 /// How long a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest pause within a request's body.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Open connections served at once.
 pub const MAX_CONNECTIONS: usize = 4_096;
 /// How long requests in flight (live streams close at once; exports may
@@ -75,7 +82,7 @@ pub async fn serve(
         let service = TowerToHyperService::new(router.clone().map_request(
             move |mut request: hyper::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
-                request.map(axum::body::Body::new)
+                request.map(|body| axum::body::Body::new(TimeoutBody::new(BODY_READ_TIMEOUT, body)))
             },
         ));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));

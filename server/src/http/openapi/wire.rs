@@ -179,10 +179,11 @@ pub fn actor() -> Value {
             "id": required_text(200, "The actor's id in your system, e.g. `usr_42`."),
             "name": required_text(200, "What the timeline shows, e.g. `Alice Example`."),
             "email": optional_text(320, "Shown beside the name."),
+            // What `app::model::is_allowed_avatar` admits, as a pattern.
             "avatar": optional_pattern(
-                "^(https?://[^\\u0000]*|/|/[^/\\u0000][^\\u0000]*)$",
+                r"^(https://[\x21\x22\x24-\x2e\x30-\x39\x3b-\x3e\x41-\x5b\x5d-\x7e][\x21\x22\x24-\x2e\x30-\x3e\x41-\x5b\x5d-\x7e]*([/?#][\x21-\x5b\x5d-\x7e]*)?|/avatars/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.svg)$",
                 2048,
-                "An http(s) URL, or a path on this server (not `//…`).",
+                "An https URL, or one of this server's identicons, `/avatars/<key>.svg`.",
             ),
         },
     })
