@@ -91,7 +91,7 @@ pub async fn authorize(
 
 /// Whether an already resolved viewer may do `need` (a request that asks
 /// several things resolves its viewer once).
-pub fn permit(grant: Grant, need: Need) -> Result<Grant, AppError> {
+pub(super) fn permit(grant: Grant, need: Need) -> Result<Grant, AppError> {
     let viewer = &grant.viewer;
     let allowed = match need {
         Need::Member => true,

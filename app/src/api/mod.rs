@@ -11,7 +11,7 @@ mod admission;
 mod store;
 
 #[cfg(feature = "ssr")]
-pub use access::{AccessControl, AccessError, Grant, Need, authorize, permit};
+pub use access::{AccessControl, AccessError, Grant, Need, authorize};
 #[cfg(feature = "ssr")]
 pub use admission::{Admission, Busy, Permit, Shares, Work, viewer_key};
 #[cfg(feature = "ssr")]

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use app::model::NewAuditEvent;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -88,7 +89,7 @@ pub async fn ingest(
     }
 
     let value: Value = serde_json::from_slice(&bytes).map_err(malformed)?;
-    let ingest = validate::ingest_request(value, caller.org_id, &api.limits, chrono::Utc::now())
+    let mut ingest = validate::ingest_request(value, caller.org_id, &api.limits, chrono::Utc::now())
         .map_err(ApiError::from)?;
     let repeated = validate::duplicate_external_ids(&ingest);
     if !repeated.is_empty() {
@@ -106,7 +107,9 @@ pub async fn ingest(
         status: 201,
         response: response.clone(),
     });
-    match api.writer.write(caller.org_id, ingest.events.clone(), claim).await {
+    // Shared with the writer task, which goes on if this request is dropped.
+    let events: std::sync::Arc<[NewAuditEvent]> = std::mem::take(&mut ingest.events).into();
+    match api.writer.write(caller.org_id, events.clone(), claim).await {
         Ok(Written::Stored) => {}
         Ok(Written::KeyTaken) => {
             // A concurrent request with this key committed first: answer as
@@ -118,7 +121,9 @@ pub async fn ingest(
             };
         }
         Err(WriteError::NotStarted(err)) => return Err(err.into()),
-        Err(WriteError::Refused(err)) => return Err(insert_error(&api, caller.org_id, &ingest, err).await),
+        Err(WriteError::Refused(err)) => {
+            return Err(insert_error(&api, caller.org_id, &ingest, &events, err).await);
+        }
         Err(WriteError::Commit(err)) => return commit_failed(&api, caller.org_id, &accepted, err).await,
     }
     tracing::debug!(org = %caller.org_id, key = %caller.key_id, events = accepted.accepted, "events stored");
@@ -236,10 +241,18 @@ fn replay(record: IdempotencyRecord, request_hash: &[u8]) -> Result<Response, Ap
 /// What a failed insert means to the sender. Only a stored external id is
 /// expected here (validation has refused everything else the database
 /// would); the rest is a 4xx if the database judged the data, else ours.
-async fn insert_error(api: &ApiContext, org_id: Uuid, ingest: &Ingest, err: sqlx::Error) -> ApiError {
+/// `events` are the request's (taken out of `ingest`, which names their
+/// paths).
+async fn insert_error(
+    api: &ApiContext,
+    org_id: Uuid,
+    ingest: &Ingest,
+    events: &[NewAuditEvent],
+    err: sqlx::Error,
+) -> ApiError {
     let Some(db) = err.as_database_error() else { return err.into() };
     if db.constraint() == Some("audit_events_external_id") {
-        return external_id_conflict(api, org_id, ingest).await;
+        return external_id_conflict(api, org_id, ingest, events).await;
     }
     let data_error = db.code().is_some_and(|c| c.starts_with("22") || c == "23514");
     if data_error {
@@ -252,8 +265,13 @@ async fn insert_error(api: &ApiContext, org_id: Uuid, ingest: &Ingest, err: sqlx
 }
 
 /// Names every event of the request whose external id is already stored.
-async fn external_id_conflict(api: &ApiContext, org_id: Uuid, ingest: &Ingest) -> ApiError {
-    let wanted: Vec<&str> = ingest.events.iter().filter_map(|e| e.external_id.as_deref()).collect();
+async fn external_id_conflict(
+    api: &ApiContext,
+    org_id: Uuid,
+    ingest: &Ingest,
+    events: &[NewAuditEvent],
+) -> ApiError {
+    let wanted: Vec<&str> = events.iter().filter_map(|e| e.external_id.as_deref()).collect();
     let lookup = async {
         let mut tx = crate::store::tenant::begin_for_org(&api.pool, org_id).await?;
         let stored: Vec<String> = sqlx::query_scalar(
@@ -271,8 +289,7 @@ async fn external_id_conflict(api: &ApiContext, org_id: Uuid, ingest: &Ingest) -
         Err(err) => return err.into(),
     };
     let stored: HashSet<&str> = stored.iter().map(String::as_str).collect();
-    let errors: Vec<FieldError> = ingest
-        .events
+    let errors: Vec<FieldError> = events
         .iter()
         .enumerate()
         .filter(|(_, e)| e.external_id.as_deref().is_some_and(|id| stored.contains(id)))

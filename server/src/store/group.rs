@@ -66,7 +66,7 @@ pub enum WriteError {
 }
 
 struct Pending {
-    events: Vec<NewAuditEvent>,
+    events: Arc<[NewAuditEvent]>,
     claim: Option<KeyClaim>,
     reply: oneshot::Sender<Result<Written, WriteError>>,
 }
@@ -97,7 +97,7 @@ impl GroupWriter {
     pub async fn write(
         &self,
         org_id: Uuid,
-        events: Vec<NewAuditEvent>,
+        events: Arc<[NewAuditEvent]>,
         claim: Option<KeyClaim>,
     ) -> Result<Written, WriteError> {
         let (reply, answer) = oneshot::channel();
