@@ -159,6 +159,11 @@ struct ServeArgs {
     /// How many demo events to load into an empty log.
     #[arg(long, default_value_t = 20_000)]
     demo_events: usize,
+    /// Expensive reads (searches, counts, export batches) run at once by
+    /// this process; default half this machine's cores. Raise it when the
+    /// database has cores of its own.
+    #[arg(long, env = "AUDIT_HEAVY_READS")]
+    heavy_reads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -320,7 +325,9 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
         .context("cannot listen for new events")?;
     // One set of shares of expensive work for the whole process: pages,
     // counts, exports, verifications and live streams, per viewer and org.
-    let admission = app::api::Admission::new();
+    let admission =
+        app::api::Admission::new().with_heavy_slots(args.heavy_reads.unwrap_or_else(app::api::default_slots));
+    tracing::info!("expensive reads at once: {}", admission.gate().slots());
     let live = server::http::LiveContext::new(hub.clone(), access.clone(), db.reads.clone())
         .with_admission(admission.clone());
     let auth = AuthState::new(db.sessions.clone(), args.secure_cookies)

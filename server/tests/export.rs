@@ -674,3 +674,39 @@ async fn exports_over_the_callers_share_are_429_with_retry_after(
     }
     assert_eq!(api(&env, "format=ndjson").await.status, StatusCode::OK);
 }
+
+/// An export reads batch by batch through the process's gate for expensive
+/// reads: while every place is taken it waits (no rows yet), and it goes on
+/// as soon as a place is free, whole.
+#[sqlx::test(migrations = "./migrations")]
+async fn export_batches_wait_their_turn_at_the_gate(_o: PgPoolOptions, connect: PgConnectOptions) {
+    use app::api::Admission;
+    let mut env = setup(connect).await;
+    let admission = Admission::new().with_heavy_slots(1);
+    let auth = AuthState::new(env.app.clone(), false);
+    env.router = Router::new()
+        .merge(server::http::routes(ApiContext::new(env.app.clone()).with_admission(admission.clone())))
+        .layer(axum::middleware::from_fn_with_state(auth, server::auth::guard));
+    let events = fixture();
+    insert(&env.app, &events).await;
+
+    // Someone else's search holds the only place.
+    let held = admission.gate().enter(uuid::Uuid::from_u128(77), Duration::ZERO).await.unwrap();
+    let response: Response =
+        env.router.clone().oneshot(with_key("/api/v1/events/export?format=ndjson", &env.key)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let waited = tokio::time::timeout(Duration::from_millis(300), body.frame()).await;
+    assert!(waited.is_err(), "no rows while the gate is full");
+
+    drop(held);
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.expect("the export finishes").into_data() {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    let lines = String::from_utf8(bytes).unwrap().lines().count();
+    assert_eq!(lines, events.len(), "every event, once the export had its turn");
+    assert_eq!(admission.gate().taken(), 0, "the export gave its place back");
+}

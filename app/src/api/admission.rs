@@ -14,10 +14,17 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use uuid::Uuid;
 
+use super::gate::{Gate, Pass};
 use crate::model::Viewer;
+
+/// How long an expensive read waits for a place at the [`Gate`] before it
+/// is refused: a little longer than a typical search takes when the server
+/// is busy, well inside a browser's patience.
+pub const HEAVY_WAIT: Duration = Duration::from_secs(4);
 
 /// The kinds of work that are admitted, each with its own shares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,6 +103,7 @@ enum Key {
 pub struct Admission {
     running: Arc<Mutex<HashMap<Key, usize>>>,
     shares: Arc<HashMap<Work, Shares>>,
+    gate: Gate,
 }
 
 impl Admission {
@@ -110,6 +118,19 @@ impl Admission {
         map.insert(work, shares);
         self.shares = Arc::new(map);
         self
+    }
+
+    /// With `slots` expensive reads at once in this process instead of
+    /// half the machine's cores (a database on its own, bigger machine can
+    /// run more).
+    pub fn with_heavy_slots(mut self, slots: usize) -> Admission {
+        self.gate = Gate::new(slots);
+        self
+    }
+
+    /// The gate expensive reads pass (exports take it batch by batch).
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 
     pub fn shares(&self, work: Work) -> Shares {
@@ -152,7 +173,23 @@ impl Admission {
         for (key, ..) in &keys {
             *running.entry(key.clone()).or_insert(0) += 1;
         }
-        Ok(Permit { running: self.running.clone(), keys: keys.map(|(k, ..)| k) })
+        Ok(Permit { running: self.running.clone(), keys: keys.map(|(k, ..)| k), pass: None })
+    }
+
+    /// [`Admission::admit_as`] for an expensive read: within its shares, it
+    /// then waits its org's turn at the [`Gate`], up to [`HEAVY_WAIT`].
+    pub async fn admit_heavy(&self, work: Work, org_id: Uuid, who: &str) -> Result<Permit, Busy> {
+        let mut permit = self.admit_as(work, org_id, who)?;
+        match self.gate.enter(org_id, HEAVY_WAIT).await {
+            Ok(pass) => {
+                permit.pass = Some(pass);
+                Ok(permit)
+            }
+            Err(_) => Err(Busy {
+                message: "The server is busy with other searches right now; try again in 2 s.".into(),
+                retry_after: 2,
+            }),
+        }
     }
 
     /// How many of `work` run in `org_id` now (for tests and metrics).
@@ -177,6 +214,8 @@ pub fn viewer_key(viewer: &Viewer) -> String {
 pub struct Permit {
     running: Arc<Mutex<HashMap<Key, usize>>>,
     keys: [Key; 3],
+    /// A place at the gate, for expensive reads.
+    pass: Option<Pass>,
 }
 
 impl Drop for Permit {

@@ -8,12 +8,16 @@ mod access;
 #[cfg(feature = "ssr")]
 mod admission;
 #[cfg(feature = "ssr")]
+mod gate;
+#[cfg(feature = "ssr")]
 mod store;
 
 #[cfg(feature = "ssr")]
 pub use access::{AccessControl, AccessError, Grant, Need, authorize};
 #[cfg(feature = "ssr")]
-pub use admission::{Admission, Busy, Permit, Shares, Work, viewer_key};
+pub use admission::{Admission, Busy, HEAVY_WAIT, Permit, Shares, Work, viewer_key};
+#[cfg(feature = "ssr")]
+pub use gate::{Full, Gate, Pass, default_slots};
 #[cfg(feature = "ssr")]
 pub use store::{AuditStore, StoreError, ViewerCache};
 
@@ -57,7 +61,11 @@ pub async fn list_events(
     if query.is_empty_window() {
         return Ok(TimelinePage { events: Vec::new(), next_cursor: None, head_seq: None, partial: false });
     }
-    let _permit = store::admit(Work::Read, org_id, viewer)?;
+    let _permit = if query.is_costly() {
+        store::admit_heavy(Work::Read, org_id, viewer).await?
+    } else {
+        store::admit(Work::Read, org_id, viewer)?
+    };
     let limit = page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
     let mut page = store.list_events(org_id, &query, cursor, limit).await.map_err(store::unavailable)?;
     if grant.is_scoped() {
@@ -113,7 +121,7 @@ pub async fn count_events(
     if query.is_empty_window() {
         return Ok(EventCount { count: 0, capped: false });
     }
-    let _permit = store::admit(Work::Count, org_id, viewer)?;
+    let _permit = store::admit_heavy(Work::Count, org_id, viewer).await?;
     store.count_events(org_id, &query, COUNT_CAP).await.map_err(store::unavailable)
 }
 
@@ -129,7 +137,11 @@ pub async fn list_actors(org: String, search: String) -> Result<Vec<ActorSummary
     }
     // PostgreSQL text holds no NUL; a search with one finds nobody.
     let search: String = search.trim().chars().filter(|c| *c != '\0').take(100).collect();
-    let _permit = store::admit(Work::Read, org_id, viewer)?;
+    let _permit = if search.is_empty() {
+        store::admit(Work::Read, org_id, viewer)?
+    } else {
+        store::admit_heavy(Work::Read, org_id, viewer).await?
+    };
     store.actors(org_id, &search, 50).await.map_err(store::unavailable)
 }
 

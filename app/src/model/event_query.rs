@@ -45,6 +45,13 @@ impl EventQuery {
     }
 
     /// An empty window: nothing can match.
+    /// Whether reading it may take real work: a text search or an actor
+    /// lookup (by prefix), rather than a walk down an index that stops after
+    /// a page of rows.
+    pub fn is_costly(&self) -> bool {
+        self.filters.iter().any(|f| !f.q.trim().is_empty() || !f.actors.is_empty())
+    }
+
     pub fn is_empty_window(&self) -> bool {
         matches!((self.from, self.until), (Some(a), Some(b)) if a >= b)
     }

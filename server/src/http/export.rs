@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use app::api::Need;
-use app::api::{Admission, Busy, Permit, Work};
+use app::api::{Admission, Busy, Gate, Permit, Work};
 use app::error::AppError;
 use app::model::{Actor, ActorKind, EntityRef, EventContext, EventQuery, NewAuditEvent, TimelineFilter};
 use axum::body::{Body, Bytes};
@@ -73,6 +73,10 @@ const PIECES_AHEAD: usize = 4;
 /// A client that reads nothing for this long is dropped, so a stalled
 /// download cannot hold a database snapshot and a slot forever.
 const STALL_LIMIT: Duration = Duration::from_secs(300);
+/// How long one batch waits for its turn at the gate for expensive reads
+/// before the export gives up (as long as a batch may take to read).
+const GATE_WAIT: Duration = Duration::from_secs(60);
+
 /// The longest one export may stream, however steadily its client reads: a
 /// snapshot held open for hours keeps PostgreSQL from cleaning up behind
 /// every write made since. Half an hour is a few hundred million rows at
@@ -390,7 +394,8 @@ async fn start(job: Job, admission: &Admission) -> Result<Response, Refused> {
     // with the database *and* the client has the last byte (a small export
     // is read in full long before it is downloaded).
     let permit = std::sync::Arc::new(permit);
-    tokio::spawn(produce(reader, job.format, tx, permit.clone()));
+    let gate = (admission.gate().clone(), job.org_id);
+    tokio::spawn(produce(reader, job.format, tx, permit.clone(), gate));
     let outcome = Outcome {
         record: Some(Record {
             pool: job.pool,
@@ -445,6 +450,7 @@ async fn produce(
     format: ExportFormat,
     tx: mpsc::Sender<Piece>,
     _share: std::sync::Arc<Permit>,
+    (gate, org_id): (Gate, Uuid),
 ) {
     let started = tokio::time::Instant::now();
     let send = |piece: Piece| {
@@ -455,7 +461,16 @@ async fn produce(
     buf.extend_from_slice(format.preamble());
     let mut rows_in_buf = 0u64;
     loop {
-        let batch = match reader.next_batch().await {
+        // Each batch is an expensive read like a search: it takes its turn
+        // at the gate, so a few exports share the database with every org's
+        // searches instead of holding it.
+        let Ok(pass) = gate.enter(org_id, GATE_WAIT).await else {
+            tracing::warn!("export: stopped, the server stayed too busy for {} s", GATE_WAIT.as_secs());
+            return;
+        };
+        let batch = reader.next_batch().await;
+        drop(pass);
+        let batch = match batch {
             Ok(batch) => batch,
             Err(e) => {
                 tracing::error!("export: reading the log failed: {e}");
