@@ -315,8 +315,13 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
     let embed_key = token_signer.verifying_key();
     let store: Arc<dyn AuditStore> =
         Arc::new(PgAuditStore::new(db.reads.clone()).with_trusted_keys(trusted.clone()));
+    // Who a cookie is, remembered for 2 s by both the pages' guard and the
+    // server functions; signing out forgets it at once.
+    let sessions = Arc::new(server::auth::SessionCache::new());
     let access: Arc<dyn AccessControl> = Arc::new(
-        SessionAccess::new(db.sessions.clone(), demo).with_viewer_tokens(token_signer.verifying_key()),
+        SessionAccess::new(db.sessions.clone(), demo)
+            .with_viewer_tokens(token_signer.verifying_key())
+            .with_session_cache(sessions.clone()),
     );
     // One LISTEN connection for this process; every browser's live stream
     // is fed from it.
@@ -331,6 +336,7 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
     let live = server::http::LiveContext::new(hub.clone(), access.clone(), db.reads.clone())
         .with_admission(admission.clone());
     let auth = AuthState::new(db.sessions.clone(), args.secure_cookies)
+        .with_session_cache(sessions.clone())
         .with_trusted_proxies(args.trusted_proxy.clone());
     let setup = server::auth::SetupState {
         owner: db.admin.clone(),
@@ -346,6 +352,10 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
         .site_addr(args.listen)
         .build();
     let routes = generate_route_list(app::App);
+    // Each page renders on one thread (see the module for why).
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let render_pool =
+        server::http::render_pool::RenderPool::new(cores).context("cannot start the page renderers")?;
     let context = {
         let admission = admission.clone();
         let access = access.clone();
@@ -374,6 +384,10 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
         ))
         .merge(server::http::live_routes(live))
         .fallback(leptos_axum::file_and_error_handler(app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            render_pool,
+            server::http::render_pool::render_pages_on_pool,
+        ))
         .layer(axum::middleware::from_fn_with_state(auth, server::auth::guard))
         .layer(axum::middleware::from_fn_with_state(embed_key, server::embed::exchange_token))
         .layer(axum::middleware::from_fn(server::http::frame_policy))

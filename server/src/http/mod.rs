@@ -8,6 +8,7 @@ pub mod events;
 pub mod export;
 pub mod live;
 pub mod openapi;
+pub mod render_pool;
 mod serve;
 mod validate;
 mod verify;
