@@ -96,6 +96,14 @@ test('signing out ends the session', async () => {
   const res = await fetch(BASE + '/o/acme', { redirect: 'manual', headers: { cookie: `atl_session=${cookie}` } });
   assert.equal(res.status, 303);
   assert.match(res.headers.get('location'), /^\/login\?next=/);
+  // Server functions too, at once: the server remembers sessions for a
+  // couple of seconds, and signing out must forget this one.
+  const fn = await fetch(BASE + '/api/ui/viewer', {
+    method: 'POST',
+    headers: { cookie: `atl_session=${cookie}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'org=acme',
+  });
+  assert.equal(fn.status, 401, await fn.text());
   await close(page);
 });
 

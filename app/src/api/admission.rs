@@ -274,6 +274,22 @@ mod tests {
         assert!(admission.admit(Work::Read, b, &alice).is_ok());
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn expensive_reads_wait_for_the_gate_then_are_refused_whole() {
+        let admission = Admission::new().with_heavy_slots(1);
+        let org = Uuid::from_u128(1);
+        let first = admission.admit_heavy(Work::Count, org, "ana").await.unwrap();
+        let started = tokio::time::Instant::now();
+        let refused = admission.admit_heavy(Work::Count, org, "bob").await.err().unwrap();
+        assert_eq!(started.elapsed(), HEAVY_WAIT, "it waited its turn first");
+        assert_eq!(refused.retry_after, 2);
+        assert!(refused.message.contains("busy"), "{}", refused.message);
+        assert_eq!(admission.running(Work::Count, org), 1, "the refused read gave its share back");
+        drop(first);
+        assert!(admission.admit_heavy(Work::Count, org, "bob").await.is_ok());
+        assert_eq!(admission.gate().taken(), 0);
+    }
+
     #[test]
     fn parallel_requests_never_exceed_a_share() {
         let shares = Shares { per_org: 5, per_viewer: 5, per_process: 5, retry_after: 1 };

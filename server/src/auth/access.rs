@@ -4,12 +4,17 @@ use async_trait::async_trait;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{sessions, users};
+use std::sync::Arc;
+
+use super::{SessionCache, sessions, users};
 
 /// [`AccessControl`] from the session cookie and the memberships table.
 #[derive(Clone)]
 pub struct SessionAccess {
     pool: PgPool,
+    /// Sessions looked up in the last couple of seconds (shared with
+    /// [`super::AuthState`], whose sign-out forgets them).
+    cache: Arc<SessionCache>,
     demo: bool,
     /// Checks viewer tokens (embedded timelines); none: tokens are refused.
     token_key: Option<ed25519_dalek::VerifyingKey>,
@@ -19,7 +24,14 @@ impl SessionAccess {
     /// `demo`: list the demo accounts (users the demo loader marked, never
     /// anyone else) on the login page. Otherwise it lists nobody.
     pub fn new(pool: PgPool, demo: bool) -> SessionAccess {
-        SessionAccess { pool, demo, token_key: None }
+        SessionAccess { pool, cache: Arc::new(SessionCache::new()), demo, token_key: None }
+    }
+
+    /// Remember sessions in `cache`: give the same one to the process's
+    /// [`super::AuthState`] so that signing out forgets the session here.
+    pub fn with_session_cache(mut self, cache: Arc<SessionCache>) -> SessionAccess {
+        self.cache = cache;
+        self
     }
 
     /// Also accept viewer tokens signed by this key in place of an org slug.
@@ -110,11 +122,18 @@ impl AccessControl for SessionAccess {
         }
         let unavailable = |e: sqlx::Error| AccessError::Unavailable(e.to_string());
         let token = super::session_token(&request.headers).ok_or(AccessError::Unauthenticated)?;
-        let user = sessions::find(&self.pool, &token)
-            .await
-            .map_err(unavailable)?
-            .ok_or(AccessError::Unauthenticated)?;
-        let memberships = users::memberships(&self.pool, user.user_id).await.map_err(unavailable)?;
+        let (user, memberships) = match self.cache.get(&token) {
+            Some(known) => known,
+            None => {
+                let user = sessions::find(&self.pool, &token)
+                    .await
+                    .map_err(unavailable)?
+                    .ok_or(AccessError::Unauthenticated)?;
+                let memberships = users::memberships(&self.pool, user.user_id).await.map_err(unavailable)?;
+                self.cache.put(&token, user.clone(), memberships.clone());
+                (user, memberships)
+            }
+        };
         let here = memberships.iter().find(|m| m.slug == org_slug).ok_or(AccessError::NoSuchOrg)?;
         let viewer = Viewer {
             name: user.name,

@@ -11,6 +11,7 @@ pub mod client_address;
 mod password;
 pub mod rate_limit;
 mod routes;
+pub mod session_cache;
 mod sessions;
 pub mod setup;
 pub mod users;
@@ -18,6 +19,7 @@ pub mod users;
 pub use access::SessionAccess;
 pub use password::{hash_password, verify_password};
 pub use routes::{AuthState, guard, routes};
+pub use session_cache::SessionCache;
 pub use setup::{SetupState, issue_setup_token, setup_routes};
 
 /// Name of the session cookie.

@@ -18,11 +18,13 @@ use uuid::Uuid;
 
 use super::client_address::TrustedProxies;
 use super::rate_limit::{Limits, SignInLimiter};
-use super::{SESSION_COOKIE, sessions, users};
+use super::{SESSION_COOKIE, SessionCache, sessions, users};
 
 #[derive(Clone)]
 pub struct AuthState {
     pool: PgPool,
+    /// Sessions looked up lately (shared with `SessionAccess`).
+    cache: Arc<SessionCache>,
     limiter: Arc<SignInLimiter>,
     /// Proxies whose `X-Forwarded-For` names the client; none by default.
     proxies: Arc<TrustedProxies>,
@@ -35,6 +37,7 @@ impl AuthState {
     pub fn new(pool: PgPool, secure_cookies: bool) -> AuthState {
         AuthState {
             pool,
+            cache: Arc::new(SessionCache::new()),
             limiter: Arc::new(SignInLimiter::new(Limits::default())),
             proxies: Arc::new(TrustedProxies::default()),
             secure_cookies,
@@ -44,6 +47,13 @@ impl AuthState {
     /// Believe `X-Forwarded-For` from these proxies (see `client_address`).
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> AuthState {
         self.proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Share `cache` with the process's `SessionAccess`: signing out here
+    /// then forgets the session there.
+    pub fn with_session_cache(mut self, cache: Arc<SessionCache>) -> AuthState {
+        self.cache = cache;
         self
     }
 
@@ -174,6 +184,7 @@ async fn logout(
     headers: HeaderMap,
 ) -> Response {
     if let Some(token) = super::session_token(&headers) {
+        state.cache.forget(&token);
         match sessions::end(&state.pool, &token).await {
             Ok(Some(user)) => {
                 let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -219,7 +230,7 @@ pub async fn guard(State(state): State<AuthState>, request: Request, next: Next)
     if method == Method::GET
         && request.uri().path().starts_with("/o/")
         && !crate::http::export::is_download(request.uri().path())
-        && current_user(&state.pool, request.headers()).await.is_none()
+        && !signed_in(&state, request.headers()).await
     {
         return Redirect::to(&format!("/login?next={}", encode(&path_and_query(request.uri()))))
             .into_response();
@@ -245,6 +256,13 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
 async fn current_user(pool: &PgPool, headers: &HeaderMap) -> Option<sessions::SessionUser> {
     let token = super::session_token(headers)?;
     sessions::find(pool, &token).await.ok().flatten()
+}
+
+/// Whether the request carries a live session (one looked up in the last
+/// couple of seconds counts).
+async fn signed_in(state: &AuthState, headers: &HeaderMap) -> bool {
+    let Some(token) = super::session_token(headers) else { return false };
+    state.cache.get(&token).is_some() || matches!(sessions::find(&state.pool, &token).await, Ok(Some(_)))
 }
 
 /// Sign-in, sign-out and failed sign-in are audit events in every org the
