@@ -116,9 +116,18 @@ async fn the_api_refuses_events_over_the_limits_by_path_and_stores_nothing(
     assert_eq!(body["error"]["field"], "events[1]");
     assert_eq!(stored(&owner).await, 0, "nothing of a refused batch is stored");
 
-    // The largest and deepest allowed event is stored and reads back whole.
+    // A number the database would hand back as one the reader refuses.
+    let biggest: Value = serde_json::from_str(r#"{"big": 1.7976931348623157e308}"#).unwrap();
+    let (status, body) = post(event(biggest)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "metadata.big");
+    assert_eq!(stored(&owner).await, 0);
+
+    // The largest and deepest allowed event is stored and reads back whole,
+    // extreme numbers included.
     let mut largest = wide_strings(7);
     largest["deep"] = nested(MAX_DEPTH - 1, json!({"leaf": "é\u{301}"}));
+    largest["numbers"] = serde_json::from_str("[1e308, 5e-324, -2.5e-7, 18446744073709551615]").unwrap();
     let (status, body) = post(event(largest.clone())).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let page = PgAuditStore::new(app).list_events(ORG, &EventQuery::default(), None, 50).await.unwrap();

@@ -67,6 +67,47 @@ pub fn string_problem(s: &str) -> Option<String> {
     (s.len() > MAX_STRING_BYTES).then(|| format!("string longer than {MAX_STRING_BYTES} bytes"))
 }
 
+/// What is wrong with a number, if anything: one that would not read back.
+///
+/// jsonb keeps a number as an exact decimal and prints it without an
+/// exponent, so `1.7976931348623157e308` comes back as 309 digits, which
+/// the JSON reader rounds past the largest double and refuses: every page,
+/// export and verification covering that event would fail. A number is
+/// accepted only if the text the database will return reads back as the
+/// same number.
+pub fn number_problem(n: &serde_json::Number) -> Option<String> {
+    let x = n.as_f64().filter(|_| n.is_f64())?;
+    let reads_back =
+        serde_json::from_str::<f64>(&without_exponent(&n.to_string())).is_ok_and(|back| back == x);
+    (!reads_back)
+        .then(|| "a number too large to store and read back exactly; send it as a string".to_string())
+}
+
+/// `text` (a JSON number) written out in full, as PostgreSQL prints a
+/// numeric: `1.5e3` -> `1500`, `1e-3` -> `0.001`.
+fn without_exponent(text: &str) -> String {
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().unwrap_or(0)),
+        None => return text.to_string(),
+    };
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exponent;
+    let plain = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (a, b) = digits.split_at(point as usize);
+        format!("{a}.{b}")
+    };
+    format!("{sign}{plain}")
+}
+
 /// What is wrong with an object key, if anything.
 pub fn key_problem(k: &str) -> Option<String> {
     (k.len() > MAX_KEY_BYTES).then(|| format!("key longer than {MAX_KEY_BYTES} bytes"))
@@ -105,6 +146,7 @@ fn walk(value: &Value, depth: usize) -> Result<(), (Vec<String>, String)> {
     }
     match value {
         Value::String(s) => string_problem(s).map_or(Ok(()), |p| Err((Vec::new(), p))),
+        Value::Number(n) => number_problem(n).map_or(Ok(()), |p| Err((Vec::new(), p))),
         Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
             walk(item, depth + 1).map_err(|(mut parts, p)| {
                 parts.push(format!("[{i}]"));
@@ -170,6 +212,23 @@ pub fn nested(levels: usize, leaf: Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn numbers_must_read_back_from_the_database_as_sent() {
+        let n = |text: &str| serde_json::from_str::<serde_json::Number>(text).unwrap();
+        for fine in ["0", "-12", "18446744073709551615", "0.1", "1e308", "-2.5e-7", "5e-324", "1e-320"] {
+            assert_eq!(number_problem(&n(fine)), None, "{fine}");
+        }
+        // The largest double: PostgreSQL prints its 309 digits, which read
+        // back past the largest double.
+        assert!(number_problem(&n("1.7976931348623157e308")).is_some());
+        let err =
+            check_document(&serde_json::json!({"a": {"big": n("1.7976931348623157e308")}})).unwrap_err();
+        assert_eq!(err.path, ".a.big");
+        assert_eq!(without_exponent("1.5e3"), "1500");
+        assert_eq!(without_exponent("-1e-3"), "-0.001");
+        assert_eq!(without_exponent("1.25e1"), "12.5");
+    }
 
     #[test]
     fn documents_at_the_limits_pass_and_past_them_name_the_path() {

@@ -22,6 +22,11 @@ pub(super) fn document_limits(r: &mut Report, path: &Path<'_>, value: &Value, de
                 r.add(path, problem);
             }
         }
+        Value::Number(n) => {
+            if let Some(problem) = limits::number_problem(n) {
+                r.add(path, problem);
+            }
+        }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 document_limits(r, &path.index(i), item, depth + 1);
