@@ -71,10 +71,10 @@ pub fn string_problem(s: &str) -> Option<String> {
 ///
 /// jsonb keeps a number as an exact decimal and prints it without an
 /// exponent, so `1.7976931348623157e308` comes back as 309 digits, which
-/// the JSON reader rounds past the largest double and refuses: every page,
-/// export and verification covering that event would fail. A number is
-/// accepted only if the text the database will return reads back as the
-/// same number.
+/// the JSON reader rounds past the largest double and refuses (the store
+/// then has to read it as some other number, see `server::store::
+/// stored_json`). A number is accepted only if the text the database will
+/// return reads back as the same number.
 pub fn number_problem(n: &serde_json::Number) -> Option<String> {
     let x = n.as_f64().filter(|_| n.is_f64())?;
     let reads_back =

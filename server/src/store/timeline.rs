@@ -6,14 +6,13 @@ use app::model::{
     EventQuery, RecordNeighbors, TimelinePage,
 };
 use chrono::{DateTime, Utc};
-use serde_json::Value;
-use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use app::model::SHORT_TERM_SCAN;
 
 use super::filter_sql::{escape_like, push_actor_ids, push_conditions};
+use super::stored_json::StoredJson;
 use super::tenant::READ_TIMEOUT;
 
 /// A count is a nicety beside the page: it gets less time than the page.
@@ -542,13 +541,13 @@ pub(super) struct EventRow {
     entity_type: String,
     entity_id: String,
     entity_name: Option<String>,
-    changes: Option<Json<Value>>,
+    changes: Option<StoredJson>,
     ip: Option<String>,
     user_agent: Option<String>,
     session_id: Option<String>,
     request_id: Option<String>,
     country: Option<String>,
-    metadata: Json<Value>,
+    metadata: StoredJson,
     entity_deleted: bool,
 }
 
@@ -577,7 +576,7 @@ impl EventRow {
             },
             // Written through the same model, so this only fails for rows
             // put in by hand; show them without changes rather than fail.
-            changes: self.changes.and_then(|Json(v)| serde_json::from_value::<Changes>(v).ok()),
+            changes: self.changes.and_then(|StoredJson(v)| serde_json::from_value::<Changes>(v).ok()),
             context: EventContext {
                 ip: self.ip,
                 user_agent: self.user_agent,
