@@ -93,12 +93,14 @@ export async function entries(page) {
 }
 
 /** Waits until every visible entry satisfies `predicate` (and there is one). */
-export async function waitForEntries(page, predicate, what) {
+// `whole`: a condition on the list as a whole, for when stale rows would
+// also pass `predicate` (a filter removed, say).
+export async function waitForEntries(page, predicate, what, whole = () => true) {
   const deadline = Date.now() + 15_000;
   let last = [];
   while (Date.now() < deadline) {
     last = await entries(page);
-    if (last.length > 0 && last.every(predicate)) return last;
+    if (last.length > 0 && last.every(predicate) && whole(last)) return last;
     await page.waitForTimeout(100);
   }
   throw new Error(`timed out waiting for entries: ${what}; last saw ${JSON.stringify(last.slice(0, 3))}`);
