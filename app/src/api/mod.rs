@@ -61,11 +61,7 @@ pub async fn list_events(
     if query.is_empty_window() {
         return Ok(TimelinePage { events: Vec::new(), next_cursor: None, head_seq: None, partial: false });
     }
-    let _permit = if query.is_costly() {
-        store::admit_heavy(Work::Read, org_id, viewer).await?
-    } else {
-        store::admit(Work::Read, org_id, viewer)?
-    };
+    let _permit = store::admit(Work::Read, org_id, viewer, query.is_costly()).await?;
     let limit = page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
     let mut page = store.list_events(org_id, &query, cursor, limit).await.map_err(store::unavailable)?;
     if grant.is_scoped() {
@@ -100,7 +96,7 @@ pub async fn events_since(
     if query.is_empty_window() {
         return Ok(EventsSince { events: Vec::new(), head_seq: after_seq });
     }
-    let _permit = store::admit(Work::Read, org_id, viewer)?;
+    let _permit = store::admit(Work::Read, org_id, viewer, false).await?;
     let (events, head_seq) =
         store.events_since(org_id, &query, after_seq, SINCE_BATCH).await.map_err(store::unavailable)?;
     Ok(EventsSince { events, head_seq })
@@ -121,7 +117,7 @@ pub async fn count_events(
     if query.is_empty_window() {
         return Ok(EventCount { count: 0, capped: false });
     }
-    let _permit = store::admit_heavy(Work::Count, org_id, viewer).await?;
+    let _permit = store::admit(Work::Count, org_id, viewer, true).await?;
     store.count_events(org_id, &query, COUNT_CAP).await.map_err(store::unavailable)
 }
 
@@ -137,11 +133,7 @@ pub async fn list_actors(org: String, search: String) -> Result<Vec<ActorSummary
     }
     // PostgreSQL text holds no NUL; a search with one finds nobody.
     let search: String = search.trim().chars().filter(|c| *c != '\0').take(100).collect();
-    let _permit = if search.is_empty() {
-        store::admit(Work::Read, org_id, viewer)?
-    } else {
-        store::admit_heavy(Work::Read, org_id, viewer).await?
-    };
+    let _permit = store::admit(Work::Read, org_id, viewer, !search.is_empty()).await?;
     store.actors(org_id, &search, 50).await.map_err(store::unavailable)
 }
 
@@ -155,7 +147,7 @@ pub async fn adjacent_changes(
     let (org_id, viewer) = (grant.org_id, &grant.viewer);
     // A scoped viewer (an embed) sees neighbours inside its scope only.
     let within = grant.query([]).map_err(store::fail)?;
-    let _permit = store::admit(Work::Read, org_id, viewer)?;
+    let _permit = store::admit(Work::Read, org_id, viewer, false).await?;
     store.record_neighbors(org_id, id, &within).await.map_err(store::unavailable)
 }
 
@@ -168,7 +160,7 @@ pub async fn entity_types(org: String) -> Result<Vec<String>, AppError> {
         // A scoped viewer (an embed) is not told what else the log holds.
         return Ok(grant.viewer.scope.entity_types);
     }
-    let _permit = store::admit(Work::Read, org_id, viewer)?;
+    let _permit = store::admit(Work::Read, org_id, viewer, false).await?;
     store.entity_types(org_id).await.map_err(store::unavailable)
 }
 
@@ -190,7 +182,7 @@ pub async fn latest_chain_status(org: String) -> Result<Option<ChainStatus>, App
 pub async fn verify_chain(org: String) -> Result<ChainStatus, AppError> {
     let (store, grant) = store::authorize(&org, Need::Verify).await?;
     let (org_id, viewer) = (grant.org_id, &grant.viewer);
-    let _permit = store::admit(Work::Verify, org_id, viewer)?;
+    let _permit = store::admit(Work::Verify, org_id, viewer, false).await?;
     store.verify_chain(org_id).await.map_err(store::unavailable)
 }
 

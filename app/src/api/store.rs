@@ -171,33 +171,25 @@ pub(super) fn unavailable(err: StoreError) -> AppError {
     }
 }
 
-/// [`admit`] for an expensive read (a search, a count): it also waits its
-/// org's turn at the process's gate for expensive reads.
-pub(super) async fn admit_heavy(
-    work: super::Work,
-    org_id: Uuid,
-    viewer: &Viewer,
-) -> Result<Option<super::Permit>, AppError> {
-    let Some(admission) = use_context::<super::Admission>() else { return Ok(None) };
-    admission
-        .admit_heavy(work, org_id, &super::viewer_key(viewer))
-        .await
-        .map(Some)
-        .map_err(|busy| fail(AppError::Busy { message: busy.message, retry_after: busy.retry_after }))
-}
-
 /// A permit for `work` by `viewer` in `org_id` from the process's
 /// [`Admission`](super::Admission), or the 429 that says to come back later.
-/// Without an admission in context (an embedding host that provides none),
-/// everything is admitted.
-pub(super) fn admit(
+/// An expensive read (`costly`: a search, a count) also waits its org's
+/// turn at the process's gate for expensive reads. Without an admission in
+/// context (an embedding host that provides none), everything is admitted.
+pub(super) async fn admit(
     work: super::Work,
     org_id: Uuid,
     viewer: &Viewer,
+    costly: bool,
 ) -> Result<Option<super::Permit>, AppError> {
     let Some(admission) = use_context::<super::Admission>() else { return Ok(None) };
-    admission
-        .admit(work, org_id, viewer)
+    let who = super::viewer_key(viewer);
+    let admitted = if costly {
+        admission.admit_heavy(work, org_id, &who).await
+    } else {
+        admission.admit_as(work, org_id, &who)
+    };
+    admitted
         .map(Some)
         .map_err(|busy| fail(AppError::Busy { message: busy.message, retry_after: busy.retry_after }))
 }
