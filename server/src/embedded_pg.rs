@@ -20,6 +20,8 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
+mod sizing;
+
 /// The database inside the cluster that holds the audit log.
 const DATABASE: &str = "audit";
 /// The unprivileged user the cluster runs as when we are root.
@@ -56,6 +58,8 @@ pub struct EmbeddedPostgres {
     pgdata: PathBuf,
     run_as: Option<&'static str>,
     port: u16,
+    /// `-c` options sized to the machine, given at every start.
+    options: String,
     password: String,
     /// False when another process of ours already had it running; then we
     /// leave it running on exit too.
@@ -89,6 +93,7 @@ impl EmbeddedPostgres {
             pgdata,
             run_as,
             port: 0,
+            options: String::new(),
             password: String::new(),
             started_here: false,
             supervisor: None,
@@ -103,6 +108,8 @@ impl EmbeddedPostgres {
             pg.run("chown", &mut chown).await?;
             pg.check_reachable(&dir).await?;
         }
+        let memory = sizing::machine_memory().unwrap_or(0);
+        pg.options = sizing::as_options(&sizing::settings(memory, sizing::has_lz4(&pg.bin_dir)));
         if !pg.pgdata.join("PG_VERSION").exists() {
             pg.init(&password_file).await?;
         }
@@ -121,7 +128,7 @@ impl EmbeddedPostgres {
                 let log = dir.join("postgres.log");
                 let mut cmd = pg.pg_command("pg_ctl");
                 cmd.arg("-D").arg(&pg.pgdata).arg("-l").arg(&log).args(["-w", "-t", "60", "-o"]);
-                cmd.arg(format!("-p {}", pg.port)).arg("start");
+                cmd.arg(format!("-p {}{}", pg.port, pg.options)).arg("start");
                 pg.run("pg_ctl start", &mut cmd).await.map_err(|e| with_log(e, &log))?;
                 pg.started_here = true;
                 tracing::info!(port = pg.port, dir = %dir.display(), "embedded PostgreSQL started");
@@ -140,6 +147,7 @@ impl EmbeddedPostgres {
             pgdata: self.pgdata.clone(),
             run_as: self.run_as,
             port: self.port,
+            options: self.options.clone(),
             log,
         }
     }
@@ -190,7 +198,6 @@ impl EmbeddedPostgres {
         let settings = "\n# audit-timeline embedded defaults\n\
                         listen_addresses = '127.0.0.1'\n\
                         unix_socket_directories = ''\n\
-                        shared_buffers = 256MB\n\
                         max_connections = 60\n";
         let mut text = std::fs::read_to_string(&conf).map_err(io(format!("reading {}", conf.display())))?;
         text.push_str(settings);
@@ -284,6 +291,7 @@ struct Launcher {
     pgdata: PathBuf,
     run_as: Option<&'static str>,
     port: u16,
+    options: String,
     log: PathBuf,
 }
 
@@ -338,7 +346,7 @@ impl Launcher {
             None => Command::new(program),
         };
         cmd.arg("-D").arg(&self.pgdata).arg("-l").arg(&self.log).args(["-w", "-t", "60", "-o"]);
-        cmd.arg(format!("-p {}", self.port)).arg("start");
+        cmd.arg(format!("-p {}{}", self.port, self.options)).arg("start");
         cmd.kill_on_drop(true).stdin(std::process::Stdio::null());
         let out = cmd.output().await.map_err(io("running pg_ctl start".into()))?;
         if out.status.success() {

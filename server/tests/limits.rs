@@ -251,7 +251,7 @@ async fn live_tail_answers_and_export_batches_stop_at_their_budgets(
             break;
         }
         assert!(batch.len() <= 3, "{} in one batch", batch.len());
-        exported.extend(batch.into_iter().map(|e| e.event.id));
+        exported.extend(batch.rows().map(|r| r.unwrap().id));
     }
     reader.finish().await.unwrap();
     assert_eq!(exported, events.iter().rev().map(|e| e.id).collect::<Vec<_>>());

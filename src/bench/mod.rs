@@ -62,6 +62,22 @@ pub struct BenchArgs {
     /// The release build's site (its `pkg/` is measured and served).
     #[arg(long, env = "LEPTOS_SITE_ROOT")]
     site_root: Option<PathBuf>,
+    /// Measure only these parts (comma-separated: reads, bundle, export,
+    /// ingest), e.g. while working on one of them; the report then holds
+    /// only their tables and targets.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    only: Vec<Part>,
+}
+
+/// A part of the benchmark that `--only` can pick.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum Part {
+    /// Paging, filters and search.
+    Reads,
+    /// The bundle's size and server rendering.
+    Bundle,
+    Export,
+    Ingest,
 }
 
 /// "10M", "100k", "2500".
@@ -130,6 +146,7 @@ async fn measure(args: &BenchArgs, db: &Database, site_root: PathBuf) -> anyhow:
     let server = ServerProcess::start(&url, &args.bench_dir.join("server"), &site_root).await?;
     let outcome = async {
         let mut report = Report::default();
+        let wanted = |part: Part| args.only.is_empty() || args.only.contains(&part);
         let mut browser = Client::connect(server.addr).await?;
         browser.cookie = Some(sign_in(&mut browser).await?);
         let mut tab = reads::Tab { client: browser, slug: largest.slug.clone() };
@@ -142,38 +159,44 @@ async fn measure(args: &BenchArgs, db: &Database, site_root: PathBuf) -> anyhow:
             until: shape.until,
             runs: args.runs,
         };
-        eprintln!("measuring paging");
-        reads.paging(&mut report).await?;
-        eprintln!("measuring filters and search");
-        reads.filters(&mut report).await?;
-        eprintln!("measuring the bundle and server rendering");
-        bundle::sizes(&site_root, &mut report)?;
-        bundle::ssr(&mut tab.client, &largest.slug, args.runs.min(100), &mut report).await?;
-
-        eprintln!("measuring export");
-        let mut key_client = Client::connect(server.addr).await?;
-        key_client.bearer = Some(export_key);
-        let query = export_window(db, largest.id, args.export_rows).await?;
-        export::Export { client: &mut key_client, server: &server, query }.run(&mut report).await?;
-
-        eprintln!("measuring ingestion");
-        let mut ingest_client = Client::connect(server.addr).await?;
-        ingest_client.bearer = Some(ingest_key);
-        ingest::Ingest {
-            client: &mut ingest_client,
-            app: &db.app,
-            org: ingest_org,
-            events: args.ingest_events,
+        if wanted(Part::Reads) {
+            eprintln!("measuring paging");
+            reads.paging(&mut report).await?;
+            eprintln!("measuring filters and search");
+            reads.filters(&mut report).await?;
         }
-        .run(&mut report)
-        .await?;
+        if wanted(Part::Bundle) {
+            eprintln!("measuring the bundle and server rendering");
+            bundle::sizes(&site_root, &mut report)?;
+            bundle::ssr(&mut tab.client, &largest.slug, args.runs.min(100), &mut report).await?;
+        }
+        if wanted(Part::Export) {
+            eprintln!("measuring export");
+            let mut key_client = Client::connect(server.addr).await?;
+            key_client.bearer = Some(export_key);
+            let query = export_window(db, largest.id, args.export_rows).await?;
+            export::Export { client: &mut key_client, server: &server, query }.run(&mut report).await?;
+        }
+        if wanted(Part::Ingest) {
+            eprintln!("measuring ingestion");
+            let mut ingest_client = Client::connect(server.addr).await?;
+            ingest_client.bearer = Some(ingest_key);
+            ingest::Ingest {
+                client: &mut ingest_client,
+                app: &db.app,
+                org: ingest_org,
+                events: args.ingest_events,
+            }
+            .run(&mut report)
+            .await?;
+        }
         anyhow::Ok(report)
     }
     .await;
     server.stop().await;
     let report = outcome?;
 
-    let command = format!(
+    let mut command = format!(
         "audit-timeline bench --events {} --orgs {} --largest-percent {} --days {} --runs {} --export-rows {} \
          --ingest-events {}",
         args.events,
@@ -184,6 +207,10 @@ async fn measure(args: &BenchArgs, db: &Database, site_root: PathBuf) -> anyhow:
         args.export_rows,
         args.ingest_events
     );
+    if !args.only.is_empty() {
+        let parts: Vec<String> = args.only.iter().map(|p| format!("{p:?}").to_lowercase()).collect();
+        command.push_str(&format!(" --only {}", parts.join(",")));
+    }
     let doc = report.document(&command, &shape.describe(), &report::machine(&postgres));
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

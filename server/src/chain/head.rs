@@ -21,15 +21,14 @@ pub(crate) struct Head {
 /// Callers holding several orgs lock them in ascending org id order, so two
 /// writers never wait on each other in a cycle.
 pub(crate) async fn lock_head(conn: &mut PgConnection, org_id: Uuid) -> Result<Head, sqlx::Error> {
-    // Row-level security by org will read this; transaction-local, so it
-    // never leaks to the next user of a pooled connection.
-    crate::store::tenant::set_org(conn, org_id).await?;
     loop {
-        let head: Option<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT seq, hash FROM chain_heads WHERE org_id = $1 FOR UPDATE")
-                .bind(org_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        // Sets the org for row-level security (transaction-local, so it
+        // never leaks to the next user of a pooled connection) and locks
+        // the head, in one round trip (migration 0018).
+        let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM lock_chain_head($1)")
+            .bind(org_id)
+            .fetch_optional(&mut *conn)
+            .await?;
         if let Some((seq, hash)) = head {
             let hash = <[u8; 32]>::try_from(hash.as_slice())
                 .map_err(|_| sqlx::Error::Protocol("chain_heads.hash is not 32 bytes".into()))?;

@@ -443,49 +443,44 @@ async fn start(job: Job, admission: &Admission) -> Result<Response, Refused> {
     Ok(response)
 }
 
-/// Reads batch after batch and hands them over as formatted pieces. Stops
-/// as soon as the connection is gone (the receiver dropped) or stalls.
+/// Formats batch after batch into pieces for the connection, while a task
+/// of its own reads the next batch (the database works on batch n + 1 while
+/// this formats batch n). Stops as soon as the connection is gone (the
+/// receiver dropped) or stalls; ends without [`Piece::Done`] if reading
+/// failed, so the client sees a cut transfer.
 async fn produce(
-    mut reader: ExportReader,
+    reader: ExportReader,
     format: ExportFormat,
     tx: mpsc::Sender<Piece>,
     _share: std::sync::Arc<Permit>,
-    (gate, org_id): (Gate, Uuid),
+    gate: (Gate, Uuid),
 ) {
     let started = tokio::time::Instant::now();
     let send = |piece: Piece| {
         let tx = tx.clone();
         async move { matches!(tokio::time::timeout(STALL_LIMIT, tx.send(piece)).await, Ok(Ok(()))) }
     };
+    // One batch read ahead: memory stays at a few batches, whatever the size
+    // of the log.
+    let (batches_tx, mut batches) = mpsc::channel(1);
+    let reading = tokio::spawn(read_batches(reader, batches_tx, gate));
     let mut buf = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
     buf.extend_from_slice(format.preamble());
     let mut rows_in_buf = 0u64;
-    loop {
-        // Each batch is an expensive read like a search: it takes its turn
-        // at the gate, so a few exports share the database with every org's
-        // searches instead of holding it.
-        let Ok(pass) = gate.enter(org_id, GATE_WAIT).await else {
-            tracing::warn!("export: stopped, the server stayed too busy for {} s", GATE_WAIT.as_secs());
-            return;
-        };
-        let batch = reader.next_batch().await;
-        drop(pass);
-        let batch = match batch {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::error!("export: reading the log failed: {e}");
-                return;
-            }
-        };
-        if batch.is_empty() {
-            break;
-        }
+    while let Some(batch) = batches.recv().await {
         if started.elapsed() > MAX_EXPORT_TIME {
             tracing::warn!("export: stopped after {} s, its time limit", MAX_EXPORT_TIME.as_secs());
             return;
         }
-        for row in &batch {
-            format.write(&mut buf, row);
+        for row in batch.rows() {
+            let row = match row {
+                Ok(row) => row,
+                Err(e) => {
+                    tracing::error!("export: a row could not be read: {e}");
+                    return;
+                }
+            };
+            format.write(&mut buf, &row);
             rows_in_buf += 1;
             if buf.len() >= CHUNK_BYTES {
                 let bytes =
@@ -496,14 +491,52 @@ async fn produce(
             }
         }
     }
-    if let Err(e) = reader.finish().await {
-        tracing::warn!("export: ending the snapshot: {e}");
+    // The channel closed: the reader read everything, or stopped early.
+    if !matches!(reading.await, Ok(true)) {
+        return;
     }
     if (!buf.is_empty() && !send(Piece::Bytes { bytes: Bytes::from(buf), rows: rows_in_buf }).await)
         || !send(Piece::Done).await
     {
         tracing::debug!("export: the client went away at the end");
     }
+}
+
+/// Reads the snapshot batch by batch into `batches`; true once every
+/// matching event was read. Stops when the formatter is gone.
+async fn read_batches(
+    mut reader: ExportReader,
+    batches: mpsc::Sender<crate::store::export::ExportBatch>,
+    (gate, org_id): (Gate, Uuid),
+) -> bool {
+    loop {
+        // Each batch is an expensive read like a search: it takes its turn
+        // at the gate, so a few exports share the database with every org's
+        // searches instead of holding it.
+        let Ok(pass) = gate.enter(org_id, GATE_WAIT).await else {
+            tracing::warn!("export: stopped, the server stayed too busy for {} s", GATE_WAIT.as_secs());
+            return false;
+        };
+        let batch = reader.next_batch().await;
+        drop(pass);
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!("export: reading the log failed: {e}");
+                return false;
+            }
+        };
+        if batch.is_empty() {
+            break;
+        }
+        if batches.send(batch).await.is_err() {
+            return false;
+        }
+    }
+    if let Err(e) = reader.finish().await {
+        tracing::warn!("export: ending the snapshot: {e}");
+    }
+    true
 }
 
 /// What is known about an export while it streams; records it once, when

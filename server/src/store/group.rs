@@ -182,7 +182,10 @@ fn take_group(waiting: &mut Vec<Pending>) -> Vec<Pending> {
 }
 
 async fn write_group(pool: &PgPool, org_id: Uuid, group: Vec<Pending>) {
-    let mut tx = match super::tenant::begin_for_org(pool, org_id).await {
+    // A group of several requests is written in one go behind a savepoint
+    // (see `in_one_go`), taken with the transaction's first round trip.
+    let then = if group.len() > 1 { "SAVEPOINT grouped" } else { "" };
+    let mut tx = match super::tenant::begin_for_org_then(pool, org_id, then).await {
         Ok(tx) => tx,
         Err(err) => return not_started(group, &err),
     };
@@ -218,10 +221,10 @@ async fn write_group(pool: &PgPool, org_id: Uuid, group: Vec<Pending>) {
 }
 
 /// The fast path: every claim and every event of the group, in arrival
-/// order, with one insert statement, behind a savepoint. False (and rolled
-/// back to the savepoint) if anything in it failed.
+/// order, with one insert statement, behind the savepoint `grouped` (taken
+/// when the transaction began; left to the commit to release). False (and
+/// rolled back to the savepoint) if anything in it failed.
 async fn in_one_go(conn: &mut PgConnection, org_id: Uuid, group: &[Pending]) -> Result<bool, sqlx::Error> {
-    sqlx::query("SAVEPOINT grouped").execute(&mut *conn).await?;
     let written = async {
         for p in group {
             if let Some(claim) = &p.claim
@@ -236,7 +239,6 @@ async fn in_one_go(conn: &mut PgConnection, org_id: Uuid, group: &[Pending]) -> 
     }
     .await;
     if matches!(written, Ok(true)) {
-        sqlx::query("RELEASE SAVEPOINT grouped").execute(&mut *conn).await?;
         return Ok(true);
     }
     sqlx::query("ROLLBACK TO SAVEPOINT grouped").execute(&mut *conn).await?;

@@ -7,7 +7,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::chain::{self, CanonicalEvent, Link, Linker};
+use crate::chain::{self, CanonicalEvent, Head, Link, Linker};
 
 /// Inserts `events` in one transaction: all of them or, on any error, none.
 pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u64, sqlx::Error> {
@@ -23,7 +23,7 @@ pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u6
 /// Each event gets the next seq of its org's chain, in the order given.
 /// Per org in the batch (in ascending org id order, so concurrent writers
 /// never wait on each other in a cycle): lock the org's chain head, hash the
-/// org's events in Rust, insert them, move the head. The head stays locked
+/// org's events in Rust, insert them and move the head (one statement). The head stays locked
 /// until the caller's transaction ends, so keep it short; other writers of
 /// the same org wait, writers of other orgs do not.
 ///
@@ -71,8 +71,7 @@ pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent])
             .map_err(|err| sqlx::Error::Encode(err.into()))?;
         let rows: Vec<(&NewAuditEvent, &StoredForm)> =
             indexes.iter().map(|&i| (&events[i], &stored[i])).collect();
-        written += insert_rows(conn, &rows, &links, received_at).await?;
-        chain::advance_head(conn, org_id, linker.head()).await?;
+        written += insert_rows(conn, &rows, &links, received_at, linker.head()).await?;
     }
     Ok(written)
 }
@@ -82,11 +81,16 @@ async fn insert_rows(
     rows: &[(&NewAuditEvent, &StoredForm)],
     links: &[Link],
     received_at: DateTime<Utc>,
+    head: Head,
 ) -> Result<u64, sqlx::Error> {
+    let org_id = rows.first().map(|(e, _)| e.org_id).unwrap_or_default();
     let col =
         |f: &dyn Fn(&NewAuditEvent) -> Option<String>| rows.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
+    // The org's head moves to the last event in the same statement (one
+    // round trip); a data-modifying CTE runs whether or not it is read.
     let result = sqlx::query(
-        "INSERT INTO audit_events (org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, \
+        "WITH moved AS (UPDATE chain_heads SET seq = $25, hash = $26, updated_at = now() WHERE org_id = $27) \
+         INSERT INTO audit_events (org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, \
              actor_avatar, action, entity_type, entity_id, entity_name, changes, ip, user_agent, session_id, \
              request_id, country, metadata, external_id, seq, prev_hash, hash, received_at) \
          SELECT org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, actor_avatar, action, \
@@ -124,6 +128,9 @@ async fn insert_rows(
     .bind(links.iter().map(|l| l.prev_hash).collect::<Vec<_>>())
     .bind(links.iter().map(|l| l.hash).collect::<Vec<_>>())
     .bind(received_at)
+    .bind(head.seq)
+    .bind(head.hash.as_slice())
+    .bind(org_id)
     .execute(conn)
     .await?;
     Ok(result.rows_affected())

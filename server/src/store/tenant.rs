@@ -29,28 +29,24 @@ pub const EXPORT_BATCH_TIMEOUT: Duration = Duration::from_secs(60);
 /// after `timeout` ([`Duration::ZERO`]: never, for a verification that walks
 /// the whole chain in one statement); with `snapshot`, on one REPEATABLE READ snapshot (every
 /// statement sees the same committed events and chain head). Read-only, so
-/// it never fails to serialize. The org and the timeout are set in one
-/// round trip, both LOCAL: they end with the transaction, which also keeps
-/// them right behind a transaction-mode pooler.
+/// it never fails to serialize. The transaction begins and the org and the
+/// timeout are set in one round trip (a simple query: the values are a
+/// UUID and a number, written by us), both LOCAL: they end with the
+/// transaction, which also keeps them right behind a transaction-mode
+/// pooler.
 pub async fn begin_read(
     pool: &PgPool,
     org_id: Uuid,
     snapshot: bool,
     timeout: Duration,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool
-        .begin_with(if snapshot {
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-        } else {
-            "BEGIN READ ONLY"
-        })
-        .await?;
-    sqlx::query("SELECT set_config('app.org_id', $1, true), set_config('statement_timeout', $2, true)")
-        .bind(org_id.to_string())
-        .bind(format!("{}ms", timeout.as_millis()))
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    let begin = if snapshot { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" } else { "BEGIN READ ONLY" };
+    pool.begin_with(format!(
+        "{begin}; SELECT set_config('app.org_id', '{org_id}', true), \
+         set_config('statement_timeout', '{}ms', true)",
+        timeout.as_millis()
+    ))
+    .await
 }
 
 /// Whether `err` is PostgreSQL cancelling a statement at its timeout.
@@ -63,9 +59,17 @@ pub async fn begin_for_org(
     pool: &PgPool,
     org_id: Uuid,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    set_org(&mut tx, org_id).await?;
-    Ok(tx)
+    begin_for_org_then(pool, org_id, "").await
+}
+
+/// [`begin_for_org`], followed by `then` (statements without parameters,
+/// such as a `SAVEPOINT`), all in one round trip.
+pub async fn begin_for_org_then(
+    pool: &PgPool,
+    org_id: Uuid,
+    then: &str,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin_with(format!("BEGIN; SELECT set_config('app.org_id', '{org_id}', true); {then}")).await
 }
 
 /// Scopes the rest of the caller's transaction to `org_id`.

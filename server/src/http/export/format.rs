@@ -4,10 +4,17 @@
 //! quoted when they hold a comma, quote or line break, quotes doubled) for
 //! people and spreadsheets; NDJSON (one [`app::model::AuditEvent`] JSON object per line,
 //! its `seq` included) for programs, exact where CSV has to flatten.
+//!
+//! Both write straight from the rows as the database sent them: text is
+//! copied (escaped or quoted as the format needs), `changes` and `metadata`
+//! are the JSON the database keeps, and ids, numbers and times are written
+//! digit by digit, so a row costs no allocation.
 
-use chrono::SecondsFormat;
+use std::io::Write;
 
-use crate::store::export::ExportedEvent;
+use chrono::{DateTime, Datelike, Timelike, Utc};
+
+use crate::store::export::ExportedRow;
 
 /// A file format an export can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +62,7 @@ impl ExportFormat {
     }
 
     /// Appends one event to `out`.
-    pub fn write(self, out: &mut Vec<u8>, row: &ExportedEvent) {
+    pub fn write(self, out: &mut Vec<u8>, row: &ExportedRow<'_>) {
         match self {
             ExportFormat::Csv => write_csv(out, row),
             ExportFormat::Ndjson => write_ndjson(out, row),
@@ -94,44 +101,83 @@ const CSV_HEADER: &str = "id,seq,org_id,occurred_at,received_at,action,actor_kin
                           actor_email,actor_avatar,entity_type,entity_id,entity_name,entity_deleted,ip,\
                           country,user_agent,session_id,request_id,changes,metadata\r\n";
 
-fn write_csv(out: &mut Vec<u8>, row: &ExportedEvent) {
-    let e = &row.event;
-    let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let changes =
-        e.changes.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()).unwrap_or_default();
-    let metadata = if e.metadata.is_null() { String::new() } else { e.metadata.to_string() };
-    let cells: [String; 22] = [
-        e.id.to_string(),
-        row.seq.map(|s| s.to_string()).unwrap_or_default(),
-        e.org_id.to_string(),
-        time(e.occurred_at),
-        time(e.received_at),
-        e.action.clone(),
-        e.actor.kind.as_str().to_string(),
-        e.actor.id.clone(),
-        e.actor.name.clone(),
-        opt(&e.actor.email),
-        opt(&e.actor.avatar),
-        e.entity.entity_type.clone(),
-        e.entity.id.clone(),
-        opt(&e.entity.name),
-        e.entity.deleted.to_string(),
-        opt(&e.context.ip),
-        opt(&e.context.country),
-        opt(&e.context.user_agent),
-        opt(&e.context.session_id),
-        opt(&e.context.request_id),
-        changes,
-        metadata,
-    ];
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_cell(out, cell);
+fn write_csv(out: &mut Vec<u8>, e: &ExportedRow<'_>) {
+    let text = |out: &mut Vec<u8>, v: &str| {
+        write_cell(out, v);
+        out.push(b',');
+    };
+    let opt = |out: &mut Vec<u8>, v: Option<&str>| text(out, v.unwrap_or(""));
+    write_uuid(out, e.id);
+    out.push(b',');
+    if let Some(seq) = e.seq {
+        let _ = write!(out, "{seq}");
     }
+    out.push(b',');
+    write_uuid(out, e.org_id);
+    out.push(b',');
+    write_time(out, e.occurred_at);
+    out.push(b',');
+    write_time(out, e.received_at);
+    out.push(b',');
+    text(out, e.action);
+    text(out, e.actor_kind);
+    text(out, e.actor_id);
+    text(out, e.actor_name);
+    opt(out, e.actor_email);
+    opt(out, e.actor_avatar);
+    text(out, e.entity_type);
+    text(out, e.entity_id);
+    opt(out, e.entity_name);
+    out.extend_from_slice(if e.entity_deleted { b"true," } else { b"false," });
+    opt(out, e.ip);
+    opt(out, e.country);
+    opt(out, e.user_agent);
+    opt(out, e.session_id);
+    opt(out, e.request_id);
+    opt(out, e.changes);
+    write_cell(out, e.metadata);
     out.extend_from_slice(b"\r\n");
+}
+
+/// A UUID in its hyphenated lower-case form.
+fn write_uuid(out: &mut Vec<u8>, id: uuid::Uuid) {
+    let mut buf = uuid::Uuid::encode_buffer();
+    out.extend_from_slice(id.hyphenated().encode_lower(&mut buf).as_bytes());
+}
+
+/// RFC 3339 in UTC to the microsecond (what the store keeps), e.g.
+/// `2026-01-15T09:00:00.123456Z`: fixed width, so the file sorts as text.
+fn write_time(out: &mut Vec<u8>, t: DateTime<Utc>) {
+    let digits = |out: &mut Vec<u8>, n: u32, width: usize| {
+        let mut buf = [b'0'; 10];
+        let mut n = n;
+        for slot in buf[..width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend_from_slice(&buf[..width]);
+    };
+    let year = t.year();
+    if (0..=9999).contains(&year) {
+        digits(out, year as u32, 4);
+    } else {
+        // Outside what RFC 3339 spells; chrono's own form keeps it readable.
+        let _ = write!(out, "{year:+05}");
+    }
+    out.push(b'-');
+    digits(out, t.month(), 2);
+    out.push(b'-');
+    digits(out, t.day(), 2);
+    out.push(b'T');
+    digits(out, t.hour(), 2);
+    out.push(b':');
+    digits(out, t.minute(), 2);
+    out.push(b':');
+    digits(out, t.second(), 2);
+    out.push(b'.');
+    // A leap second's nanoseconds run past a billion; the store keeps none.
+    digits(out, (t.nanosecond() / 1_000).min(999_999), 6);
+    out.push(b'Z');
 }
 
 /// One CSV field: neutralised against formula injection, then quoted when
@@ -190,18 +236,73 @@ fn separator_then_formula(value: &str) -> bool {
     })
 }
 
-fn write_ndjson(out: &mut Vec<u8>, row: &ExportedEvent) {
-    // Serialising a model of plain strings, numbers and JSON values into a
-    // Vec cannot fail; should it ever, the line is left out rather than
-    // half written.
-    let start = out.len();
-    // The event carries its chain position (`seq`) itself, so a line is the
-    // timeline's model exactly as it serialises.
-    if serde_json::to_writer(&mut *out, &row.event).is_err() {
-        out.truncate(start);
-        return;
+/// One line: the event as [`app::model::AuditEvent`] serialises it (the
+/// same keys, in the same order, absent where the model leaves them out),
+/// with `changes` and `metadata` as the JSON text the database keeps.
+fn write_ndjson(out: &mut Vec<u8>, e: &ExportedRow<'_>) {
+    out.extend_from_slice(b"{\"id\":\"");
+    write_uuid(out, e.id);
+    out.extend_from_slice(b"\",\"org_id\":\"");
+    write_uuid(out, e.org_id);
+    let _ = write!(out, "\",\"seq\":{},\"occurred_at\":\"", e.seq.unwrap_or(0));
+    write_time(out, e.occurred_at);
+    out.extend_from_slice(b"\",\"received_at\":\"");
+    write_time(out, e.received_at);
+    out.extend_from_slice(b"\",\"actor\":{");
+    field(out, "kind", e.actor_kind, false);
+    field(out, "id", e.actor_id, true);
+    field(out, "name", e.actor_name, true);
+    optional(out, "email", e.actor_email);
+    optional(out, "avatar", e.actor_avatar);
+    out.extend_from_slice(b"},");
+    field(out, "action", e.action, false);
+    out.extend_from_slice(b",\"entity\":{");
+    field(out, "type", e.entity_type, false);
+    field(out, "id", e.entity_id, true);
+    optional(out, "name", e.entity_name);
+    if e.entity_deleted {
+        out.extend_from_slice(b",\"deleted\":true");
     }
-    out.push(b'\n');
+    out.push(b'}');
+    if let Some(changes) = e.changes {
+        out.extend_from_slice(b",\"changes\":");
+        out.extend_from_slice(changes.as_bytes());
+    }
+    out.extend_from_slice(b",\"context\":{");
+    let mut first = true;
+    for (name, value) in [
+        ("ip", e.ip),
+        ("user_agent", e.user_agent),
+        ("session_id", e.session_id),
+        ("request_id", e.request_id),
+        ("country", e.country),
+    ] {
+        if let Some(value) = value {
+            field(out, name, value, !first);
+            first = false;
+        }
+    }
+    out.extend_from_slice(b"},\"metadata\":");
+    out.extend_from_slice(e.metadata.as_bytes());
+    out.extend_from_slice(b"}\n");
+}
+
+/// `"name":"value"`, the value escaped as JSON, after a comma if `comma`.
+fn field(out: &mut Vec<u8>, name: &str, value: &str, comma: bool) {
+    if comma {
+        out.push(b',');
+    }
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+fn optional(out: &mut Vec<u8>, name: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        field(out, name, value, true);
+    }
 }
 
 #[cfg(test)]
@@ -308,71 +409,151 @@ mod tests {
         rows
     }
 
-    fn sample() -> ExportedEvent {
+    fn sample() -> AuditEvent {
         use app::model::{Actor, ActorKind, Changes, EntityRef, EventContext};
         let at = "2026-01-15T09:00:00.123456Z".parse().unwrap();
-        ExportedEvent {
-            seq: Some(42),
-            event: AuditEvent {
-                seq: 42,
-                id: uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
-                org_id: uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_00a1),
-                occurred_at: at,
-                received_at: at,
-                actor: Actor {
-                    kind: ActorKind::User,
-                    id: "usr_1".into(),
-                    name: "=cmd|' /C calc'!A0".into(),
-                    email: Some("alice@example.com".into()),
-                    avatar: None,
-                },
-                action: "invoice.update".into(),
-                entity: EntityRef {
-                    entity_type: "invoice".into(),
-                    id: "inv_1".into(),
-                    name: Some("INV-1, \"draft\"\nsecond line".into()),
-                    deleted: true,
-                },
-                changes: Some(Changes::Initial(
-                    serde_json::from_str(r#"{"total": "-5", "note": "a,b"}"#).unwrap(),
-                )),
-                context: EventContext { ip: Some("203.0.113.7".into()), ..Default::default() },
-                metadata: serde_json::json!({"plan": "pro"}),
+        AuditEvent {
+            seq: 42,
+            id: uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
+            org_id: uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_00a1),
+            occurred_at: at,
+            received_at: "2026-01-15T09:00:01Z".parse().unwrap(),
+            actor: Actor {
+                kind: ActorKind::User,
+                id: "usr_1".into(),
+                name: "=cmd|' /C calc'!A0".into(),
+                email: Some("alice@example.com".into()),
+                avatar: None,
             },
+            action: "invoice.update".into(),
+            entity: EntityRef {
+                entity_type: "invoice".into(),
+                id: "inv_1".into(),
+                name: Some("INV-1, \"draft\"\nsecond line \u{1F600}".into()),
+                deleted: true,
+            },
+            changes: Some(Changes::Initial(
+                serde_json::from_str(r#"{"total": "-5", "note": "a,b"}"#).unwrap(),
+            )),
+            context: EventContext { ip: Some("203.0.113.7".into()), ..Default::default() },
+            metadata: serde_json::json!({"plan": "pro"}),
         }
+    }
+
+    /// An event with nothing optional: no email, context, changes or name.
+    fn bare() -> AuditEvent {
+        let mut e = sample();
+        e.actor.email = None;
+        e.entity.name = None;
+        e.entity.deleted = false;
+        e.changes = None;
+        e.context = Default::default();
+        e.metadata = serde_json::json!({});
+        e
+    }
+
+    /// The row the database would send for `e`, its JSON spelled as jsonb
+    /// prints it (spaces after separators, its own key order).
+    fn with_row<T>(e: &AuditEvent, f: impl FnOnce(&ExportedRow<'_>) -> T) -> T {
+        let jsonb = |v: &serde_json::Value| {
+            serde_json::to_string(v).unwrap().replace("\",\"", "\", \"").replace("\":", "\": ")
+        };
+        let changes = e.changes.as_ref().map(|c| jsonb(&serde_json::to_value(c).unwrap()));
+        let metadata = jsonb(&e.metadata);
+        let row = ExportedRow {
+            id: e.id,
+            org_id: e.org_id,
+            seq: Some(e.seq),
+            occurred_at: e.occurred_at,
+            received_at: e.received_at,
+            actor_kind: e.actor.kind.as_str(),
+            actor_id: &e.actor.id,
+            actor_name: &e.actor.name,
+            actor_email: e.actor.email.as_deref(),
+            actor_avatar: e.actor.avatar.as_deref(),
+            action: &e.action,
+            entity_type: &e.entity.entity_type,
+            entity_id: &e.entity.id,
+            entity_name: e.entity.name.as_deref(),
+            changes: changes.as_deref(),
+            ip: e.context.ip.as_deref(),
+            user_agent: e.context.user_agent.as_deref(),
+            session_id: e.context.session_id.as_deref(),
+            request_id: e.context.request_id.as_deref(),
+            country: e.context.country.as_deref(),
+            metadata: &metadata,
+            entity_deleted: e.entity.deleted,
+        };
+        f(&row)
+    }
+
+    fn written(format: ExportFormat, e: &AuditEvent) -> String {
+        let mut out = format.preamble().to_vec();
+        with_row(e, |row| format.write(&mut out, row));
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn a_csv_row_reads_back_column_by_column() {
-        let mut out = ExportFormat::Csv.preamble().to_vec();
-        ExportFormat::Csv.write(&mut out, &sample());
-        let rows = parse_csv(std::str::from_utf8(&out).unwrap());
+        let rows = parse_csv(&written(ExportFormat::Csv, &sample()));
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0], CSV_COLUMNS);
         let row: std::collections::HashMap<&str, &str> =
             CSV_COLUMNS.iter().copied().zip(rows[1].iter().map(String::as_str)).collect();
         assert_eq!(row["id"], "01900000-0000-7000-8000-000000000001");
         assert_eq!(row["seq"], "42");
+        assert_eq!(row["org_id"], "01900000-0000-7000-8000-0000000000a1");
         assert_eq!(row["occurred_at"], "2026-01-15T09:00:00.123456Z");
+        assert_eq!(row["received_at"], "2026-01-15T09:00:01.000000Z");
+        assert_eq!(row["actor_kind"], "user");
         assert_eq!(row["actor_name"], "'=cmd|' /C calc'!A0");
+        assert_eq!(row["actor_email"], "alice@example.com");
         assert_eq!(row["actor_avatar"], "");
-        assert_eq!(row["entity_name"], "INV-1, \"draft\"\nsecond line");
+        assert_eq!(row["entity_name"], "INV-1, \"draft\"\nsecond line \u{1F600}");
         assert_eq!(row["entity_deleted"], "true");
+        assert_eq!(row["ip"], "203.0.113.7");
         let changes: serde_json::Value = serde_json::from_str(row["changes"]).unwrap();
         assert_eq!(changes["initial"]["total"], "-5");
-        assert_eq!(row["metadata"], r#"{"plan":"pro"}"#);
+        let metadata: serde_json::Value = serde_json::from_str(row["metadata"]).unwrap();
+        assert_eq!(metadata, serde_json::json!({"plan": "pro"}));
+        let bare = parse_csv(&written(ExportFormat::Csv, &bare()));
+        assert_eq!(bare[1].len(), CSV_COLUMNS.len());
+        assert_eq!(bare[1][14], "false");
     }
 
     #[test]
-    fn an_ndjson_line_is_the_event_and_its_seq() {
+    fn times_are_fixed_width_microseconds_in_utc() {
         let mut out = Vec::new();
-        ExportFormat::Ndjson.write(&mut out, &sample());
-        let text = String::from_utf8(out).unwrap();
-        assert!(text.ends_with('\n') && text.matches('\n').count() == 1, "one line: {text}");
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(value["seq"], 42);
-        assert_eq!(text.matches("\"seq\"").count(), 1, "seq is written once: {text}");
-        let back: AuditEvent = serde_json::from_value(value).unwrap();
-        assert_eq!(back, sample().event, "exact, unlike CSV: no neutralising");
+        write_time(&mut out, "0001-02-03T04:05:06.000007Z".parse().unwrap());
+        write_time(&mut out, "2026-12-31T23:59:59.999999Z".parse().unwrap());
+        assert_eq!(String::from_utf8(out).unwrap(), "0001-02-03T04:05:06.000007Z2026-12-31T23:59:59.999999Z");
+    }
+
+    /// Every object key of `v`, as a path from the top.
+    fn paths(v: &serde_json::Value) -> Vec<String> {
+        let mut out = Vec::new();
+        if let serde_json::Value::Object(map) = v {
+            for (k, v) in map {
+                out.push(k.clone());
+                out.extend(paths(v).into_iter().map(|p| format!("{k}.{p}")));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn an_ndjson_line_is_the_event_as_the_model_serialises_it() {
+        for event in [sample(), bare()] {
+            let text = written(ExportFormat::Ndjson, &event);
+            assert!(text.ends_with('\n') && text.matches('\n').count() == 1, "one line: {text}");
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            // The same keys in the same places, the same ones left out, as
+            // the model's own serialisation; the same values once read
+            // (exact, unlike CSV: no neutralising).
+            assert_eq!(paths(&value), paths(&serde_json::to_value(&event).unwrap()), "{text}");
+            assert_eq!(text.matches("\"seq\"").count(), 1, "seq is written once: {text}");
+            let back: AuditEvent = serde_json::from_value(value).unwrap();
+            assert_eq!(back, event);
+        }
     }
 }
