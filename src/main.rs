@@ -309,6 +309,9 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
         "signing chain checkpoints"
     );
     let checkpointer = server::chain::spawn_checkpointer(db.admin.clone(), signer.clone());
+    // The search index's pending list is merged in the background, so no
+    // write request pays for it (see store::search_index).
+    let merger = server::store::search_index::spawn_pending_list_merger(db.admin.clone());
     // The same key signs viewer tokens (domain-separated from checkpoints),
     // so every server process sharing the key accepts every other's tokens.
     let token_signer = Arc::new(signer);
@@ -421,6 +424,7 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
     })
     .await?;
     checkpointer.abort();
+    merger.abort();
     live_listener.abort();
     Ok(())
 }

@@ -382,3 +382,26 @@ async fn row_level_security_keeps_tenants_apart_even_without_an_org_filter(
     let none: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events").fetch_one(&app).await.unwrap();
     assert_eq!(none, 0);
 }
+
+/// New events wait in the search index's pending list until it is merged;
+/// the background merge empties it (so no write has to), and searches find
+/// the events before and after.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_search_index_pending_list_is_merged_off_the_write_path(
+    _opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let owner = PgPool::connect_with(connect.clone()).await.unwrap();
+    let app = app_pool(connect).await;
+    let events: Vec<_> =
+        (0..200).map(|i| event(ORG, t0() + minutes(i), "invoice.update", &format!("inv_{i}"))).collect();
+    insert(&app, &events).await;
+    let store = PgAuditStore::new(app.clone());
+    let before = names(&store, "inv_17", None).await;
+
+    let merged = server::store::search_index::merge_pending(&owner).await.unwrap();
+    assert!(merged > 0, "the inserts left pages in the pending list");
+    assert_eq!(server::store::search_index::merge_pending(&owner).await.unwrap(), 0, "and now it is empty");
+    assert_eq!(names(&store, "inv_17", None).await, before, "the same events are found once merged");
+    assert!(!before.is_empty());
+}

@@ -25,12 +25,15 @@ impl Export<'_> {
         let mut table = Table::new(
             "Streaming export",
             "`GET /api/v1/events/export` with an API key, read as it arrives. The server's resident memory \
-             (VmRSS) is sampled every 50 ms while it streams.",
+             (VmRSS) is sampled every 50 ms while it streams. The first run is the first read of these rows \
+             since the database started (its buffers still empty) and is shown apart; the target is held to \
+             the runs after it.",
             &["format", "rows", "MB", "seconds", "rows/s", "MB/s", "server RSS before / peak / after"],
         );
         let mut worst_rate = f64::MAX;
         let mut growth = 0u64;
-        for format in ["csv", "ndjson", "csv"] {
+        for (run, format) in ["csv", "csv", "ndjson", "csv"].into_iter().enumerate() {
+            let cold = run == 0;
             let rss = self.server.memory_reader();
             let before = rss().context("the server has exited")?;
             let peak = Arc::new(AtomicU64::new(before));
@@ -58,7 +61,7 @@ impl Export<'_> {
             let mb = streamed.bytes as f64 / 1e6;
             let peak = peak.load(Ordering::Relaxed);
             table.row(vec![
-                format.into(),
+                if cold { format!("{format}, first read") } else { format.into() },
                 thousands(rows),
                 format!("{mb:.1}"),
                 format!("{secs:.2}"),
@@ -66,7 +69,9 @@ impl Export<'_> {
                 format!("{:.1}", mb / secs),
                 format!("{} / {} / {} MiB", before / 1024, peak / 1024, after / 1024),
             ]);
-            worst_rate = worst_rate.min(rows as f64 / secs);
+            if !cold {
+                worst_rate = worst_rate.min(rows as f64 / secs);
+            }
             growth = growth.max(peak.saturating_sub(before));
         }
         report.add(table);

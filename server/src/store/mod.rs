@@ -10,6 +10,7 @@ pub mod filter_sql;
 mod group;
 mod insert;
 mod orgs;
+pub mod search_index;
 mod stored_json;
 pub mod tenant;
 mod timeline;

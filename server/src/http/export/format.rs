@@ -190,7 +190,7 @@ pub fn write_cell(out: &mut Vec<u8>, value: &str) {
     // whole whatever its separator, so the formula never starts a cell of
     // its own. Its text is kept as sent; only a leading formula gets the
     // apostrophe, which is all a spreadsheet reads as "this is text".
-    let quote = value.contains([',', '"', '\r', '\n']) || separator_then_formula(value);
+    let quote = needs_quotes(value);
     if quote {
         out.push(b'"');
     }
@@ -224,16 +224,25 @@ fn starts_formula(value: &str) -> bool {
     value.starts_with(is_formula_trigger) || value.trim_start().starts_with(is_formula_trigger)
 }
 
-/// Whether a separator or line break inside the cell is followed (after
-/// spaces) by a formula trigger, e.g. `a;=cmd|' /C calc'!A0`.
-fn separator_then_formula(value: &str) -> bool {
-    // At the very start a trigger is `starts_formula`'s to handle.
-    value.match_indices([',', ';', '\t', '|', '\r', '\n']).filter(|(i, _)| *i > 0).any(|(i, sep)| {
-        value.get(i + sep.len()..).is_some_and(|rest| {
-            rest.trim_start_matches([' ', '\u{a0}'])
-                .starts_with(|c: char| c != '\t' && c != '\r' && is_formula_trigger(c))
-        })
+/// Whether the cell must be quoted: it holds a comma, quote or line break
+/// (RFC 4180), or a separator another reader might split on (`;`, tab,
+/// `|`) followed, after spaces, by a formula trigger, e.g.
+/// `a;=cmd|' /C calc'!A0`. One pass over the bytes (each of these is ASCII,
+/// so a byte match is a character match).
+fn needs_quotes(value: &str) -> bool {
+    value.bytes().enumerate().any(|(i, b)| match b {
+        b',' | b'"' | b'\r' | b'\n' => true,
+        // At the very start a trigger is `starts_formula`'s to handle.
+        b';' | b'\t' | b'|' => i > 0 && value.get(i + 1..).is_some_and(formula_follows),
+        _ => false,
     })
+}
+
+/// Whether `rest` starts, after spaces, with a formula trigger (other than
+/// the tab and carriage return that only count at the start of a cell).
+fn formula_follows(rest: &str) -> bool {
+    rest.trim_start_matches([' ', '\u{a0}'])
+        .starts_with(|c: char| c != '\t' && c != '\r' && is_formula_trigger(c))
 }
 
 /// One line: the event as [`app::model::AuditEvent`] serialises it (the
