@@ -130,8 +130,9 @@ impl Database {
 /// The product's own pool, for the database `owner` (the migrating role)
 /// names. Its connections log in as `audit_app` (see [`crate::app_login`]),
 /// which may only SELECT and INSERT audit events. Nothing is set per
-/// session: what the role needs (plan_cache_mode) is the role's own setting
-/// (migration 0014), so it also holds behind a transaction-mode pooler.
+/// session: what a read needs (plan_cache_mode) its transaction sets
+/// (store::tenant, migration 0019), so it also holds behind a
+/// transaction-mode pooler.
 pub async fn app_pool(owner: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
     let login = crate::app_login::app_login(&owner).await?;
     app_pool_options(READ_CONNECTIONS).connect_with(login).await

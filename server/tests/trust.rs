@@ -161,11 +161,18 @@ async fn the_app_role_logs_in_as_itself_and_cannot_become_the_owner(
     assert_eq!(who("SELECT current_user::text").fetch_one(&mut *conn).await.unwrap(), "audit_app");
     let err = sqlx::query(&format!("SET ROLE \"{owner_name}\"")).execute(&mut *conn).await.unwrap_err();
     assert!(err.to_string().contains("permission denied"), "{err}");
-    // Settings are the role's own, not the session's.
+    // Custom plans where a read asks for them, in its own transaction
+    // (the role's own setting is cluster-wide, and other tests' migrations
+    // set and reset it, so it is not asserted here).
+    drop(conn);
+    let mut read =
+        server::store::tenant::begin_read(&app, ORG, true, std::time::Duration::from_secs(5)).await.unwrap();
     assert_eq!(
-        who("SELECT current_setting('plan_cache_mode')").fetch_one(&mut *conn).await.unwrap(),
+        who("SELECT current_setting('plan_cache_mode')").fetch_one(&mut *read).await.unwrap(),
         "force_custom_plan"
     );
+    read.rollback().await.unwrap();
+    let mut conn = app.acquire().await.unwrap();
     for sql in [
         "SELECT password FROM app_role_credentials",
         "SELECT token_hash::text FROM setup_tokens",

@@ -98,7 +98,11 @@ impl Ingest<'_> {
             format!("{} events/s through the API", thousands(api_batched as u64)),
             api_batched >= 30_000.0,
         );
+        Ok(())
+    }
 
+    /// Single events at steady rates, each request on its own.
+    pub async fn run_steady(&mut self, report: &mut Report) -> anyhow::Result<()> {
         let mut table = Table::timings(
             "Single events at a steady rate",
             "One event per `POST /api/v1/events`, at each rate for 5 seconds over 16 connections (concurrent \

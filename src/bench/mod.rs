@@ -63,7 +63,7 @@ pub struct BenchArgs {
     #[arg(long, env = "LEPTOS_SITE_ROOT")]
     site_root: Option<PathBuf>,
     /// Measure only these parts (comma-separated: reads, bundle, export,
-    /// ingest), e.g. while working on one of them; the report then holds
+    /// ingest, steady), e.g. while working on one of them; the report then holds
     /// only their tables and targets.
     #[arg(long, value_delimiter = ',', value_enum)]
     only: Vec<Part>,
@@ -77,7 +77,10 @@ enum Part {
     /// The bundle's size and server rendering.
     Bundle,
     Export,
+    /// Batches and one event per request, against the store.
     Ingest,
+    /// Single events at steady rates.
+    Steady,
 }
 
 /// "10M", "100k", "2500".
@@ -177,18 +180,21 @@ async fn measure(args: &BenchArgs, db: &Database, site_root: PathBuf) -> anyhow:
             let query = export_window(db, largest.id, args.export_rows).await?;
             export::Export { client: &mut key_client, server: &server, query }.run(&mut report).await?;
         }
+        let mut ingest_client = Client::connect(server.addr).await?;
+        ingest_client.bearer = Some(ingest_key);
+        let mut ingest = ingest::Ingest {
+            client: &mut ingest_client,
+            app: &db.app,
+            org: ingest_org,
+            events: args.ingest_events,
+        };
         if wanted(Part::Ingest) {
             eprintln!("measuring ingestion");
-            let mut ingest_client = Client::connect(server.addr).await?;
-            ingest_client.bearer = Some(ingest_key);
-            ingest::Ingest {
-                client: &mut ingest_client,
-                app: &db.app,
-                org: ingest_org,
-                events: args.ingest_events,
-            }
-            .run(&mut report)
-            .await?;
+            ingest.run(&mut report).await?;
+        }
+        if wanted(Part::Steady) {
+            eprintln!("measuring single events at steady rates");
+            ingest.run_steady(&mut report).await?;
         }
         anyhow::Ok(report)
     }

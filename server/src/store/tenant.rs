@@ -29,8 +29,8 @@ pub const EXPORT_BATCH_TIMEOUT: Duration = Duration::from_secs(60);
 /// after `timeout` ([`Duration::ZERO`]: never, for a verification that walks
 /// the whole chain in one statement); with `snapshot`, on one REPEATABLE READ snapshot (every
 /// statement sees the same committed events and chain head). Read-only, so
-/// it never fails to serialize. The transaction begins and the org and the
-/// timeout are set in one round trip (a simple query: the values are a
+/// it never fails to serialize. The transaction begins and the org, the
+/// timeout and custom planning are set in one round trip (a simple query: the values are a
 /// UUID and a number, written by us), both LOCAL: they end with the
 /// transaction, which also keeps them right behind a transaction-mode
 /// pooler.
@@ -41,9 +41,12 @@ pub async fn begin_read(
     timeout: Duration,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let begin = if snapshot { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" } else { "BEGIN READ ONLY" };
+    // Custom plans: a search is planned with its actual term, which decides
+    // between the trigram and the time index (migrations 0002, 0019).
     pool.begin_with(format!(
         "{begin}; SELECT set_config('app.org_id', '{org_id}', true), \
-         set_config('statement_timeout', '{}ms', true)",
+         set_config('statement_timeout', '{}ms', true), \
+         set_config('plan_cache_mode', 'force_custom_plan', true)",
         timeout.as_millis()
     ))
     .await
@@ -69,7 +72,13 @@ pub async fn begin_for_org_then(
     org_id: Uuid,
     then: &str,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    pool.begin_with(format!("BEGIN; SELECT set_config('app.org_id', '{org_id}', true); {then}")).await
+    // Generic plans may be kept (the default), whatever the role's own
+    // setting says: a write's statements are the same every time.
+    pool.begin_with(format!(
+        "BEGIN; SELECT set_config('app.org_id', '{org_id}', true), \
+         set_config('plan_cache_mode', 'auto', true); {then}"
+    ))
+    .await
 }
 
 /// Scopes the rest of the caller's transaction to `org_id`.
