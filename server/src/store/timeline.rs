@@ -60,7 +60,11 @@ pub async fn list_events_within(
     let floor = scan_floor(&mut tx, org_id, query, after).await?;
     let mut sql = page_statement_with("", org_id, query, after, limit, Some(budget), floor);
     let rows: Vec<BudgetedRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
-    let head_seq = head_in(&mut tx, org_id).await?;
+    // The head came with the rows; an empty page asks for it.
+    let head_seq = match rows.first() {
+        Some(row) => row.head_seq.unwrap_or(0),
+        None => head_in(&mut tx, org_id).await?,
+    };
     tx.commit().await?;
     let cut = BudgetedRow::cut(&rows);
     let mut rows: Vec<EventRow> = rows.into_iter().map(|r| r.row).collect();
@@ -148,7 +152,7 @@ fn page_statement_with(
     const ORDER: &str = "occurred_at DESC, id DESC";
     let mut sql = QueryBuilder::<Postgres>::new(prefix);
     if budget.is_some() {
-        push_budget_open(&mut sql, ORDER);
+        push_budget_open(&mut sql, ORDER, Some(org_id));
     }
     sql.push(EVENT_COLUMNS);
     if budget.is_some() {
@@ -215,8 +219,20 @@ pub(super) const ROW_BYTES: &str = ", coalesce(octet_length(e.changes::text), 0)
 /// first row always, whatever its size), and a count of the rows before
 /// the cut says whether it cut any. The rows past the budget never leave
 /// the database. Close with [`push_budget_close`].
-pub(super) fn push_budget_open(sql: &mut QueryBuilder<'static, Postgres>, order: &str) {
-    sql.push("SELECT * FROM (SELECT b.*, sum(b.row_bytes) OVER (ORDER BY ")
+///
+/// With `head_of`, every row also carries that org's chain head as of the
+/// same statement (`head_seq`; NULL for an org never written), so a page
+/// needs no second query for it.
+pub(super) fn push_budget_open(
+    sql: &mut QueryBuilder<'static, Postgres>,
+    order: &str,
+    head_of: Option<Uuid>,
+) {
+    sql.push("SELECT *");
+    if let Some(org_id) = head_of {
+        sql.push(", (SELECT seq FROM chain_heads WHERE org_id = ").push_bind(org_id).push(") AS head_seq");
+    }
+    sql.push(" FROM (SELECT b.*, sum(b.row_bytes) OVER (ORDER BY ")
         .push(order)
         .push(" ROWS UNBOUNDED PRECEDING) AS running_bytes, count(*) OVER () AS inner_rows FROM (");
 }
@@ -235,6 +251,9 @@ pub(super) struct BudgetedRow {
     pub row: EventRow,
     /// Rows the statement had before the budget cut it.
     pub inner_rows: i64,
+    /// The org's chain head, where the statement asked for it.
+    #[sqlx(default)]
+    pub head_seq: Option<i64>,
 }
 
 impl BudgetedRow {
@@ -316,7 +335,7 @@ pub async fn events_since_within(
     }
     let through = head.min(after_seq.saturating_add(SINCE_SCAN_WINDOW));
     let mut sql = QueryBuilder::<Postgres>::new("");
-    push_budget_open(&mut sql, "seq");
+    push_budget_open(&mut sql, "seq", None);
     sql.push(EVENT_COLUMNS).push(ROW_BYTES);
     sql.push("FROM (SELECT * FROM audit_events WHERE org_id = ")
         .push_bind(org_id)
