@@ -139,8 +139,30 @@ pub async fn app_pool(owner: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
 }
 
 fn app_pool_options(connections: u32) -> PgPoolOptions {
-    PgPoolOptions::new().max_connections(connections).acquire_timeout(Duration::from_secs(5))
+    PgPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(5))
+        // By default every acquire pings the connection first: a round trip
+        // on every page read and every write group, as long as the work
+        // itself at these sizes. A connection used within the last second
+        // is alive (one that failed is closed, not returned); an idler is
+        // still checked, so after a database restart the stale ones are
+        // found and replaced before anyone gets them.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    use sqlx::Connection;
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
+
+/// How long a pooled connection may sit unused and still be handed out
+/// without a ping.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 async fn admin_pool(url: &str) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
