@@ -285,6 +285,40 @@ async fn exports_have_exactly_the_timelines_events_in_its_order(
     }
 }
 
+/// The deleted marks an export remembers are bounded; cleared again and
+/// again (a memory of two records, batches of five), every row still gets
+/// the mark the timeline shows.
+#[sqlx::test(migrations = "./migrations")]
+async fn deleted_marks_stay_right_when_the_export_forgets(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let env = setup(connect).await;
+    insert(&env.app, &fixture()).await;
+    let timeline: Vec<(Uuid, bool)> = PgAuditStore::new(env.app.clone())
+        .list_events(ORG, &EventQuery::default(), None, 1000)
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| (e.id, e.entity.deleted))
+        .collect();
+    assert!(timeline.iter().any(|(_, d)| *d) && timeline.iter().any(|(_, d)| !*d));
+    for memory in [1, 2, 7] {
+        let mut reader = ExportReader::open_with_batch(&env.app, ORG, EventQuery::default(), 5)
+            .await
+            .unwrap()
+            .remembering(memory);
+        let mut read = Vec::new();
+        loop {
+            let batch = reader.next_batch().await.unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            read.extend(batch.rows().map(|r| r.map(|r| (r.id, r.entity_deleted)).unwrap()));
+        }
+        reader.finish().await.unwrap();
+        assert_eq!(read, timeline, "remembering {memory} records");
+    }
+}
+
 /// NDJSON is the timeline's model: every exported line reads back as the
 /// very event the timeline shows (changes, metadata, context, the deleted
 /// mark), though it is written from the stored JSON without parsing it.

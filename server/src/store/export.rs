@@ -155,6 +155,8 @@ pub struct ExportReader {
     done: bool,
     /// Deleted marks already looked up, by [`record_key`].
     known: HashMap<String, bool>,
+    /// Most records [`ExportReader::known`] holds ([`KNOWN_RECORDS`]).
+    known_limit: usize,
 }
 
 impl ExportReader {
@@ -194,6 +196,7 @@ impl ExportReader {
             budget,
             done,
             known: HashMap::new(),
+            known_limit: KNOWN_RECORDS,
         })
     }
 
@@ -278,11 +281,18 @@ impl ExportReader {
             .iter()
             .map(|k| self.known.get(k).or_else(|| learned.get(k.as_str())).copied().unwrap_or(false))
             .collect();
-        if self.known.len() + learned.len() > KNOWN_RECORDS {
+        if self.known.len() + learned.len() > self.known_limit {
             self.known.clear();
         }
         self.known.extend(learned.into_iter().map(|(k, mark)| (k.to_string(), mark)));
         Ok(marks)
+    }
+
+    /// Remembers at most `records` deleted marks (tests use a few, so the
+    /// memory is cleared many times in one export).
+    pub fn remembering(mut self, records: usize) -> Self {
+        self.known_limit = records;
+        self
     }
 
     /// Ends the snapshot and gives the connection back.
