@@ -202,6 +202,12 @@ async fn timeline_ids(app: &PgPool, filter: &TimelineFilter) -> Vec<Uuid> {
     }
 }
 
+/// Every event of the org as the timeline shows it (the fixture fits on
+/// one page).
+async fn whole_timeline(app: &PgPool) -> Vec<AuditEvent> {
+    PgAuditStore::new(app.clone()).list_events(ORG, &EventQuery::default(), None, 1000).await.unwrap().events
+}
+
 fn query(filter: &TimelineFilter) -> EventQuery {
     let filters = if filter.is_empty() { vec![] } else { vec![filter.clone()] };
     EventQuery::resolve(filters, Utc::now()).unwrap()
@@ -292,14 +298,8 @@ async fn exports_have_exactly_the_timelines_events_in_its_order(
 async fn deleted_marks_stay_right_when_the_export_forgets(_o: PgPoolOptions, connect: PgConnectOptions) {
     let env = setup(connect).await;
     insert(&env.app, &fixture()).await;
-    let timeline: Vec<(Uuid, bool)> = PgAuditStore::new(env.app.clone())
-        .list_events(ORG, &EventQuery::default(), None, 1000)
-        .await
-        .unwrap()
-        .events
-        .iter()
-        .map(|e| (e.id, e.entity.deleted))
-        .collect();
+    let timeline: Vec<(Uuid, bool)> =
+        whole_timeline(&env.app).await.iter().map(|e| (e.id, e.entity.deleted)).collect();
     assert!(timeline.iter().any(|(_, d)| *d) && timeline.iter().any(|(_, d)| !*d));
     for memory in [1, 2, 7] {
         let mut reader = ExportReader::open_with_batch(&env.app, ORG, EventQuery::default(), 5)
@@ -326,11 +326,7 @@ async fn deleted_marks_stay_right_when_the_export_forgets(_o: PgPoolOptions, con
 async fn ndjson_lines_are_the_timeline_events(_o: PgPoolOptions, connect: PgConnectOptions) {
     let env = setup(connect).await;
     insert(&env.app, &fixture()).await;
-    let timeline = PgAuditStore::new(env.app.clone())
-        .list_events(ORG, &EventQuery::default(), None, 1000)
-        .await
-        .unwrap()
-        .events;
+    let timeline = whole_timeline(&env.app).await;
     let got = api(&env, "format=ndjson").await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     let exported: Vec<AuditEvent> =
@@ -346,11 +342,7 @@ async fn csv_reads_back_with_every_column_and_neutralised_formulas(
 ) {
     let env = setup(connect).await;
     insert(&env.app, &fixture()).await;
-    let timeline = PgAuditStore::new(env.app.clone())
-        .list_events(ORG, &EventQuery::default(), None, 1000)
-        .await
-        .unwrap()
-        .events;
+    let timeline = whole_timeline(&env.app).await;
     let got = api(&env, "format=csv").await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     assert_eq!(got.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8; header=present");

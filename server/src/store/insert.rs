@@ -71,19 +71,19 @@ pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent])
             .map_err(|err| sqlx::Error::Encode(err.into()))?;
         let rows: Vec<(&NewAuditEvent, &StoredForm)> =
             indexes.iter().map(|&i| (&events[i], &stored[i])).collect();
-        written += insert_rows(conn, &rows, &links, received_at, linker.head()).await?;
+        written += insert_rows(conn, org_id, &rows, &links, received_at, linker.head()).await?;
     }
     Ok(written)
 }
 
 async fn insert_rows(
     conn: &mut PgConnection,
+    org_id: Uuid,
     rows: &[(&NewAuditEvent, &StoredForm)],
     links: &[Link],
     received_at: DateTime<Utc>,
     head: Head,
 ) -> Result<u64, sqlx::Error> {
-    let org_id = rows.first().map(|(e, _)| e.org_id).unwrap_or_default();
     let col =
         |f: &dyn Fn(&NewAuditEvent) -> Option<String>| rows.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
     // The org's head moves to the last event in the same statement (one

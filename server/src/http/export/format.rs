@@ -102,11 +102,6 @@ const CSV_HEADER: &str = "id,seq,org_id,occurred_at,received_at,action,actor_kin
                           country,user_agent,session_id,request_id,changes,metadata\r\n";
 
 fn write_csv(out: &mut Vec<u8>, e: &ExportedRow<'_>) {
-    let text = |out: &mut Vec<u8>, v: &str| {
-        write_cell(out, v);
-        out.push(b',');
-    };
-    let opt = |out: &mut Vec<u8>, v: Option<&str>| text(out, v.unwrap_or(""));
     write_uuid(out, e.id);
     out.push(b',');
     if let Some(seq) = e.seq {
@@ -118,24 +113,28 @@ fn write_csv(out: &mut Vec<u8>, e: &ExportedRow<'_>) {
     write_time(out, e.occurred_at);
     out.push(b',');
     write_time(out, e.received_at);
-    out.push(b',');
-    text(out, e.action);
-    text(out, e.actor_kind);
-    text(out, e.actor_id);
-    text(out, e.actor_name);
-    opt(out, e.actor_email);
-    opt(out, e.actor_avatar);
-    text(out, e.entity_type);
-    text(out, e.entity_id);
-    opt(out, e.entity_name);
-    out.extend_from_slice(if e.entity_deleted { b"true," } else { b"false," });
-    opt(out, e.ip);
-    opt(out, e.country);
-    opt(out, e.user_agent);
-    opt(out, e.session_id);
-    opt(out, e.request_id);
-    opt(out, e.changes);
-    write_cell(out, e.metadata);
+    let actor_and_entity = [
+        Some(e.action),
+        Some(e.actor_kind),
+        Some(e.actor_id),
+        Some(e.actor_name),
+        e.actor_email,
+        e.actor_avatar,
+        Some(e.entity_type),
+        Some(e.entity_id),
+        e.entity_name,
+    ];
+    for cell in actor_and_entity {
+        out.push(b',');
+        write_cell(out, cell.unwrap_or(""));
+    }
+    out.extend_from_slice(if e.entity_deleted { b",true" } else { b",false" });
+    let context_and_data =
+        [e.ip, e.country, e.user_agent, e.session_id, e.request_id, e.changes, Some(e.metadata)];
+    for cell in context_and_data {
+        out.push(b',');
+        write_cell(out, cell.unwrap_or(""));
+    }
     out.extend_from_slice(b"\r\n");
 }
 
