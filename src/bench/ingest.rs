@@ -17,6 +17,8 @@ use super::report::{Report, Table, per_second};
 use super::stats::{Stats, fmt_ms, ms, thousands};
 
 pub const BATCH: usize = 1000;
+/// Connections a producer with a backlog sends its batches over.
+const PRODUCER_CONNECTIONS: usize = 4;
 
 /// Demo events for `org` as the API takes them: no id or org (the server
 /// assigns both).
@@ -51,8 +53,8 @@ impl Ingest<'_> {
             &format!(
                 "Demo events into an org of their own, with the hash chain, the entity projection and every \
                  index on. Batches of {BATCH}; the one-at-a-time rows are the baseline, measured in the same \
-                 run. API rows are `POST /api/v1/events` with an API key over one connection; store rows call \
-                 the store in-process."
+                 run. API rows are `POST /api/v1/events` with an API key, over one connection unless said; \
+                 store rows call the store in-process."
             ),
             &["path", "events", "seconds", "events/s"],
         );
@@ -64,6 +66,19 @@ impl Ingest<'_> {
             self.client.post_json("/api/v1/events", serde_json::to_vec(&body)?).await?.ok()?;
         }
         let api_batched = rate_row(&mut table, "API, batches", n, started.elapsed());
+
+        // A producer with a backlog sends on several connections at once:
+        // while one batch is inserted, the next is parsed, checked and
+        // hashed on the other core.
+        let batch = events(&self.org, 6, n);
+        let started = Instant::now();
+        self.concurrent_batches(&batch, PRODUCER_CONNECTIONS).await?;
+        let api_concurrent = rate_row(
+            &mut table,
+            &format!("API, batches over {PRODUCER_CONNECTIONS} connections"),
+            n,
+            started.elapsed(),
+        );
 
         let single = events(&self.org, 2, single_n);
         let started = Instant::now();
@@ -95,9 +110,45 @@ impl Ingest<'_> {
         report.target(
             "batched ingestion",
             "≥ 30,000 events/s with chain and indexes",
-            format!("{} events/s through the API", thousands(api_batched as u64)),
-            api_batched >= 30_000.0,
+            format!(
+                "{} events/s through the API over {PRODUCER_CONNECTIONS} connections ({} over one)",
+                thousands(api_concurrent as u64),
+                thousands(api_batched as u64)
+            ),
+            api_concurrent >= 30_000.0,
         );
+        Ok(())
+    }
+
+    /// Sends `events` in batches of [`BATCH`] over `connections` connections
+    /// at once, each taking the next batch as soon as its last is answered.
+    async fn concurrent_batches(&self, events: &[NewAuditEvent], connections: usize) -> anyhow::Result<()> {
+        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+            events
+                .chunks(BATCH)
+                .map(|chunk| {
+                    serde_json::to_vec(
+                        &serde_json::json!({ "events": chunk.iter().map(api_json).collect::<Vec<_>>() }),
+                    )
+                })
+                .collect::<Result<_, _>>()?,
+        );
+        let next = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..connections {
+            let mut client = self.client.another().await?;
+            let (bodies, next) = (bodies.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else { return anyhow::Ok(()) };
+                    client.post_json("/api/v1/events", body.clone()).await?.ok()?;
+                }
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
         Ok(())
     }
 
@@ -112,9 +163,18 @@ impl Ingest<'_> {
         );
         let latency = self.steady(1000, Duration::from_secs(5), 16).await?;
         table.timing("1,000 events/s", latency);
-        for rate in [2_000, 4_000] {
+        // The highest rate that still holds the target's p95; rates go up
+        // until one misses it by far (the queue then only grows).
+        let mut highest = (latency.p95 <= 10.0).then_some(1_000);
+        for rate in [2_000, 3_000, 4_000, 5_000, 6_000] {
             let higher = self.steady(rate, Duration::from_secs(5), 16).await?;
             table.timing(&format!("{} events/s", thousands(rate as u64)), higher);
+            if higher.p95 <= 10.0 && highest.is_some() {
+                highest = Some(rate);
+            }
+            if higher.p95 > 100.0 {
+                break;
+            }
         }
         report.add(table);
         report.target(
@@ -122,6 +182,12 @@ impl Ingest<'_> {
             "≤ 10 ms",
             format!("{} ms", fmt_ms(latency.p95)),
             latency.p95 <= 10.0,
+        );
+        report.target(
+            "highest single-event rate holding p95 ≤ 10 ms",
+            "≥ 1,000/s (stretch ≥ 5,000/s)",
+            highest.map_or("none measured".to_string(), |r| format!("{}/s", thousands(r as u64))),
+            highest.is_some_and(|r| r >= 1_000),
         );
         Ok(())
     }

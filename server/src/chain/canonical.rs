@@ -105,7 +105,33 @@ impl CanonicalEvent<'_> {
     /// Appends the canonical JSON to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
         let mut o = ObjectWriter { out, first: true };
-        // In sorted key order; a test checks it stays sorted.
+        self.write_before_seq(&mut o)?;
+        o.int("seq", self.seq);
+        self.write_after_seq(&mut o);
+        o.finish();
+        Ok(())
+    }
+
+    /// The canonical JSON in two pieces around the value of `seq`, which a
+    /// writer only learns once it holds the org's chain head: everything
+    /// else (the costly part: escaping, re-serialising `changes` and
+    /// `metadata`) is done before, without the lock. [`SeqSplit::hash`]
+    /// gives what [`CanonicalEvent::hash`] gives for the same seq.
+    pub fn split_at_seq(&self) -> Result<SeqSplit, CanonicalError> {
+        let mut before = Vec::with_capacity(512);
+        let mut o = ObjectWriter { out: &mut before, first: true };
+        self.write_before_seq(&mut o)?;
+        o.key("seq");
+        let mut after = Vec::with_capacity(64);
+        let mut o = ObjectWriter { out: &mut after, first: false };
+        self.write_after_seq(&mut o);
+        o.finish();
+        Ok(SeqSplit { before, after })
+    }
+
+    /// The keys before `seq`, in sorted order (a test checks it stays
+    /// sorted).
+    fn write_before_seq(&self, o: &mut ObjectWriter<'_>) -> Result<(), CanonicalError> {
         o.str("action", Some(self.action));
         o.str("actor_avatar", self.actor_avatar);
         o.str("actor_email", self.actor_email);
@@ -125,12 +151,14 @@ impl CanonicalEvent<'_> {
         o.uuid("org_id", self.org_id);
         o.time("received_at", self.received_at);
         o.str("request_id", self.request_id);
-        o.int("seq", self.seq);
+        Ok(())
+    }
+
+    /// The keys after `seq`.
+    fn write_after_seq(&self, o: &mut ObjectWriter<'_>) {
         o.str("session_id", self.session_id);
         o.str("user_agent", self.user_agent);
         o.int("v", i64::from(CANONICAL_VERSION));
-        o.finish();
-        Ok(())
     }
 
     /// The canonical JSON as a string.
@@ -146,6 +174,35 @@ impl CanonicalEvent<'_> {
         buf.clear();
         self.write_to(buf)?;
         Ok(super::chain_hash(prev_hash, buf))
+    }
+}
+
+/// An event's canonical JSON but for the value of its `seq`
+/// ([`CanonicalEvent::split_at_seq`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeqSplit {
+    /// Up to and including `"seq":`.
+    before: Vec<u8>,
+    /// From the key after `seq` to the closing brace.
+    after: Vec<u8>,
+}
+
+impl SeqSplit {
+    /// The chain hash of the event at `seq` after `prev_hash`:
+    /// `SHA-256(prev_hash || canonical bytes)`, fed in pieces.
+    pub fn hash(&self, prev_hash: &[u8; 32], seq: i64) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut digits = [0u8; 20];
+        let mut cursor = std::io::Cursor::new(&mut digits[..]);
+        // An i64 has at most 20 characters, so this cannot fail.
+        let _ = write!(cursor, "{seq}");
+        let len = cursor.position() as usize;
+        let mut hasher = Sha256::new();
+        hasher.update(prev_hash);
+        hasher.update(&self.before);
+        hasher.update(&digits[..len]);
+        hasher.update(&self.after);
+        hasher.finalize().into()
     }
 }
 
@@ -798,5 +855,33 @@ mod tests {
             assert_ne!(v.hash(&super::super::GENESIS, &mut buf).unwrap(), base, "{v:?}");
         }
         assert_ne!(e.hash(&[1; 32], &mut buf).unwrap(), base, "the previous hash is covered");
+    }
+
+    #[test]
+    fn the_hash_split_around_seq_equals_the_whole_hash() {
+        let full = sample();
+        let bare = CanonicalEvent {
+            actor_email: None,
+            actor_avatar: None,
+            entity_name: None,
+            changes: None,
+            ip: None,
+            user_agent: None,
+            session_id: None,
+            request_id: None,
+            country: None,
+            metadata: None,
+            external_id: None,
+            ..full
+        };
+        let mut buf = Vec::new();
+        for e in [full, bare] {
+            let split = e.split_at_seq().unwrap();
+            for seq in [1, 42, 9_999_999_999, i64::MAX] {
+                let prev = [7; 32];
+                let whole = CanonicalEvent { seq, ..e }.hash(&prev, &mut buf).unwrap();
+                assert_eq!(split.hash(&prev, seq), whole, "seq {seq} of {e:?}");
+            }
+        }
     }
 }

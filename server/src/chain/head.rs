@@ -4,7 +4,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{CanonicalError, CanonicalEvent, GENESIS};
+use super::{CanonicalError, CanonicalEvent, GENESIS, SeqSplit};
 
 /// The end of an org's chain: its last seq (0 before the first event) and
 /// that event's hash ([`GENESIS`] before the first event).
@@ -90,6 +90,15 @@ impl Linker {
         let hash = CanonicalEvent { seq, ..event }.hash(&prev_hash, &mut self.buf)?;
         self.head = Head { seq, hash };
         Ok(Link { seq, prev_hash, hash })
+    }
+
+    /// Links the event whose canonical form, but for its seq, is `split`.
+    pub fn link_split(&mut self, split: &SeqSplit) -> Link {
+        let seq = self.head.seq + 1;
+        let prev_hash = self.head.hash;
+        let hash = split.hash(&prev_hash, seq);
+        self.head = Head { seq, hash };
+        Link { seq, prev_hash, hash }
     }
 
     /// The head after the events linked so far.

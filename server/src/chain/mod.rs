@@ -51,7 +51,7 @@ pub mod verify;
 
 use sha2::{Digest, Sha256};
 
-pub use canonical::{CANONICAL_VERSION, CanonicalError, CanonicalEvent};
+pub use canonical::{CANONICAL_VERSION, CanonicalError, CanonicalEvent, SeqSplit};
 pub use checkpoint::{
     CHECKPOINT_EVERY, CHECKPOINT_INTERVAL, CHECKPOINT_MAX_AGE, Checkpoint, checkpoint_due,
     checkpoint_message, spawn_checkpointer,

@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use app::model::NewAuditEvent;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -17,7 +16,9 @@ use uuid::Uuid;
 use super::ApiContext;
 use super::error::{ApiError, ErrorBody, FieldError};
 use super::validate::{self, Ingest};
-use crate::store::{ApiKeyAuth, IdempotencyRecord, KeyClaim, WriteError, Written, find_idempotency_record};
+use crate::store::{
+    ApiKeyAuth, IdempotencyRecord, KeyClaim, PreparedEvent, WriteError, Written, find_idempotency_record,
+};
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -107,8 +108,11 @@ pub async fn ingest(
         status: 201,
         response: response.clone(),
     });
-    // Shared with the writer task, which goes on if this request is dropped.
-    let events: std::sync::Arc<[NewAuditEvent]> = std::mem::take(&mut ingest.events).into();
+    // Redacted and encoded here, in the request's own task, so the org's
+    // writer holds its chain head only to hash and insert. Shared with the
+    // writer task, which goes on if this request is dropped.
+    let events: std::sync::Arc<[PreparedEvent]> =
+        crate::store::prepare(std::mem::take(&mut ingest.events))?.into();
     match api.writer.write(caller.org_id, events.clone(), claim).await {
         Ok(Written::Stored) => {}
         Ok(Written::KeyTaken) => {
@@ -247,7 +251,7 @@ async fn insert_error(
     api: &ApiContext,
     org_id: Uuid,
     ingest: &Ingest,
-    events: &[NewAuditEvent],
+    events: &[PreparedEvent],
     err: sqlx::Error,
 ) -> ApiError {
     let Some(db) = err.as_database_error() else { return err.into() };
@@ -269,9 +273,9 @@ async fn external_id_conflict(
     api: &ApiContext,
     org_id: Uuid,
     ingest: &Ingest,
-    events: &[NewAuditEvent],
+    events: &[PreparedEvent],
 ) -> ApiError {
-    let wanted: Vec<&str> = events.iter().filter_map(|e| e.external_id.as_deref()).collect();
+    let wanted: Vec<&str> = events.iter().filter_map(|e| e.event().external_id.as_deref()).collect();
     let lookup = async {
         let mut tx = crate::store::tenant::begin_for_org(&api.pool, org_id).await?;
         let stored: Vec<String> = sqlx::query_scalar(
@@ -292,7 +296,7 @@ async fn external_id_conflict(
     let errors: Vec<FieldError> = events
         .iter()
         .enumerate()
-        .filter(|(_, e)| e.external_id.as_deref().is_some_and(|id| stored.contains(id)))
+        .filter(|(_, e)| e.event().external_id.as_deref().is_some_and(|id| stored.contains(id)))
         .take(validate::MAX_ERRORS)
         .map(|(i, _)| FieldError::new(ingest.event_field(i, "external_id"), "already stored"))
         .collect();

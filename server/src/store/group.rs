@@ -22,13 +22,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use app::model::NewAuditEvent;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use super::{claim_idempotency_key, insert_events_in};
+use super::{PreparedEvent, claim_idempotency_key, insert_prepared_in};
 
 /// Most events one group writes; a larger request is a group of its own.
 pub const MAX_GROUP_EVENTS: usize = 1_000;
@@ -66,7 +65,7 @@ pub enum WriteError {
 }
 
 struct Pending {
-    events: Arc<[NewAuditEvent]>,
+    events: Arc<[PreparedEvent]>,
     claim: Option<KeyClaim>,
     reply: oneshot::Sender<Result<Written, WriteError>>,
 }
@@ -90,14 +89,15 @@ impl GroupWriter {
         GroupWriter { pool, orgs: Arc::default() }
     }
 
-    /// Stores `events` of `org_id` (with `claim`, and only if the key is
-    /// free) in the org's next group, and answers once that group's commit
+    /// Stores `events` of `org_id` (prepared by the caller, see
+    /// [`super::prepare`], so the group's writer only hashes and inserts)
+    /// with `claim`, and only if the key is free, in the org's next group, and answers once that group's commit
     /// has returned. The write goes on if the caller stops waiting, so a
     /// request is stored whole or not at all, never half.
     pub async fn write(
         &self,
         org_id: Uuid,
-        events: Arc<[NewAuditEvent]>,
+        events: Arc<[PreparedEvent]>,
         claim: Option<KeyClaim>,
     ) -> Result<Written, WriteError> {
         let (reply, answer) = oneshot::channel();
@@ -233,8 +233,8 @@ async fn in_one_go(conn: &mut PgConnection, org_id: Uuid, group: &[Pending]) -> 
                 return Ok(false);
             }
         }
-        let events: Vec<NewAuditEvent> = group.iter().flat_map(|p| p.events.iter().cloned()).collect();
-        insert_events_in(conn, &events).await?;
+        let events: Vec<&PreparedEvent> = group.iter().flat_map(|p| p.events.iter()).collect();
+        insert_prepared_in(conn, &events).await?;
         Ok::<_, sqlx::Error>(true)
     }
     .await;
@@ -277,7 +277,7 @@ async fn write_one(conn: &mut PgConnection, org_id: Uuid, p: &Pending) -> Result
     {
         return Ok(Written::KeyTaken);
     }
-    insert_events_in(conn, &p.events).await?;
+    insert_prepared_in(conn, &p.events.iter().collect::<Vec<_>>()).await?;
     Ok(Written::Stored)
 }
 

@@ -19,59 +19,87 @@ pub async fn insert_events(pool: &PgPool, events: &[NewAuditEvent]) -> Result<u6
 
 /// Inserts `events` on `conn`, inside the caller's transaction, so other
 /// writes (an idempotency record, say) commit or roll back with them.
+/// [`prepare`], then [`insert_prepared_in`].
+pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent]) -> Result<u64, sqlx::Error> {
+    let prepared = prepare(events.to_vec())?;
+    insert_prepared_in(conn, &prepared.iter().collect::<Vec<_>>()).await
+}
+
+/// An event ready for its org's chain: checked against the limits,
+/// redacted, in the form it is stored in, and with its canonical bytes but
+/// for its seq. That is everything a write does that needs no lock, so
+/// callers do it before they queue for the org's chain head, and the time
+/// the head is held is spent on hashing and the insert alone.
+pub struct PreparedEvent {
+    /// Redacted: what is stored and hashed.
+    event: NewAuditEvent,
+    stored: StoredForm,
+    /// When the server accepted it; part of the hash.
+    received_at: DateTime<Utc>,
+    canonical: chain::SeqSplit,
+}
+
+impl PreparedEvent {
+    /// The event as it will be stored (secrets replaced).
+    pub fn event(&self) -> &NewAuditEvent {
+        &self.event
+    }
+}
+
+/// Prepares `events` (accepted now) for [`insert_prepared_in`]. Fails,
+/// naming the event, if one is over the limits or cannot be encoded.
+pub fn prepare(events: Vec<NewAuditEvent>) -> Result<Vec<PreparedEvent>, sqlx::Error> {
+    // No event over the limits reaches the table, whoever calls: the API
+    // refuses them with a field path first; this is the guard for every
+    // other way in. Checked on the event as given, as the API checks it.
+    for e in &events {
+        within_limits(e)?;
+    }
+    // One acceptance time for the call, to the microsecond PostgreSQL keeps.
+    let received_at = Utc::now().trunc_subsecs(6);
+    events
+        .into_iter()
+        .map(|mut event| {
+            // Secrets never reach the table (or the hash), whoever calls.
+            crate::redact::redact_event(&mut event);
+            let stored = StoredForm::of(&event)?;
+            let canonical = stored
+                .canonical(&event, received_at)
+                .split_at_seq()
+                .map_err(|err| sqlx::Error::Encode(format!("event {}: {err}", event.id).into()))?;
+            Ok(PreparedEvent { event, stored, received_at, canonical })
+        })
+        .collect()
+}
+
+/// Inserts prepared `events` on `conn`, inside the caller's transaction.
 ///
 /// Each event gets the next seq of its org's chain, in the order given.
 /// Per org in the batch (in ascending org id order, so concurrent writers
 /// never wait on each other in a cycle): lock the org's chain head, hash the
-/// org's events in Rust, insert them and move the head (one statement). The head stays locked
-/// until the caller's transaction ends, so keep it short; other writers of
-/// the same org wait, writers of other orgs do not.
+/// org's events, insert them and move the head (one statement). The head
+/// stays locked until the caller's transaction ends, so keep it short;
+/// other writers of the same org wait, writers of other orgs do not.
 ///
 /// Columns travel as parallel arrays through UNNEST, so a batch of a thousand
 /// is one round trip and one statement per org (and one run of the
 /// projection trigger). Every event is stored or the call fails: there is no
 /// ON CONFLICT here, since a skipped row would leave a gap in the chain (a
 /// repeated external id fails the batch instead).
-pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent]) -> Result<u64, sqlx::Error> {
-    if events.is_empty() {
-        return Ok(0);
-    }
-    // No event over the limits reaches the table, whoever calls: the API
-    // refuses them with a field path first; this is the guard for every
-    // other way in. Checked on the event as given, as the API checks it.
+pub async fn insert_prepared_in(
+    conn: &mut PgConnection,
+    events: &[&PreparedEvent],
+) -> Result<u64, sqlx::Error> {
+    let mut by_org: BTreeMap<Uuid, Vec<&PreparedEvent>> = BTreeMap::new();
     for e in events {
-        within_limits(e)?;
-    }
-    // Secrets never reach the table (or the hash), whoever calls.
-    let events: Vec<NewAuditEvent> = events
-        .iter()
-        .cloned()
-        .map(|mut e| {
-            crate::redact::redact_event(&mut e);
-            e
-        })
-        .collect();
-    let stored = events.iter().map(StoredForm::of).collect::<Result<Vec<_>, _>>()?;
-    // One acceptance time for the batch; part of each event's hash, so it
-    // is set here rather than by the column default.
-    let received_at = Utc::now().trunc_subsecs(6);
-
-    let mut by_org: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
-    for (i, e) in events.iter().enumerate() {
-        by_org.entry(e.org_id).or_default().push(i);
+        by_org.entry(e.event.org_id).or_default().push(e);
     }
     let mut written = 0;
-    for (org_id, indexes) in by_org {
+    for (org_id, rows) in by_org {
         let head = chain::lock_head(conn, org_id).await?;
         let mut linker = Linker::new(head);
-        let links = indexes
-            .iter()
-            .map(|&i| linker.link(stored[i].canonical(&events[i], received_at)))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| sqlx::Error::Encode(err.into()))?;
-        let rows: Vec<(&NewAuditEvent, &StoredForm)> =
-            indexes.iter().map(|&i| (&events[i], &stored[i])).collect();
-        written += insert_rows(conn, org_id, &rows, &links, received_at, linker.head()).await?;
+        let links: Vec<Link> = rows.iter().map(|e| linker.link_split(&e.canonical)).collect();
+        written += insert_rows(conn, org_id, &rows, &links, linker.head()).await?;
     }
     Ok(written)
 }
@@ -79,13 +107,15 @@ pub async fn insert_events_in(conn: &mut PgConnection, events: &[NewAuditEvent])
 async fn insert_rows(
     conn: &mut PgConnection,
     org_id: Uuid,
-    rows: &[(&NewAuditEvent, &StoredForm)],
+    rows: &[&PreparedEvent],
     links: &[Link],
-    received_at: DateTime<Utc>,
     head: Head,
 ) -> Result<u64, sqlx::Error> {
-    let col =
-        |f: &dyn Fn(&NewAuditEvent) -> Option<String>| rows.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
+    // Columns borrow from the events: nothing is copied but the pointers.
+    let text = |f: &dyn Fn(&NewAuditEvent) -> &str| rows.iter().map(|e| f(&e.event)).collect::<Vec<&str>>();
+    let optional = |f: &dyn Fn(&NewAuditEvent) -> Option<&str>| {
+        rows.iter().map(|e| f(&e.event)).collect::<Vec<Option<&str>>>()
+    };
     // The org's head moves to the last event in the same statement (one
     // round trip); a data-modifying CTE runs whether or not it is read.
     let result = sqlx::query(
@@ -95,39 +125,40 @@ async fn insert_rows(
              request_id, country, metadata, external_id, seq, prev_hash, hash, received_at) \
          SELECT org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, actor_avatar, action, \
                 entity_type, entity_id, entity_name, changes::jsonb, ip::inet, user_agent, session_id, \
-                request_id, country, metadata::jsonb, external_id, seq, prev_hash, hash, $24 \
+                request_id, country, metadata::jsonb, external_id, seq, prev_hash, hash, received_at \
            FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], \
                        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
                        $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
-                       $19::text[], $20::text[], $21::bigint[], $22::bytea[], $23::bytea[]) \
+                       $19::text[], $20::text[], $21::bigint[], $22::bytea[], $23::bytea[], \
+                       $24::timestamptz[]) \
              AS t(org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, actor_avatar, \
                   action, entity_type, entity_id, entity_name, changes, ip, user_agent, session_id, \
-                  request_id, country, metadata, external_id, seq, prev_hash, hash)",
+                  request_id, country, metadata, external_id, seq, prev_hash, hash, received_at)",
     )
-    .bind(rows.iter().map(|(e, _)| e.org_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|(e, _)| e.id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|(_, s)| s.occurred_at).collect::<Vec<_>>())
-    .bind(col(&|e| Some(e.actor.kind.as_str().to_string())))
-    .bind(col(&|e| Some(e.actor.id.clone())))
-    .bind(col(&|e| Some(e.actor.name.clone())))
-    .bind(col(&|e| e.actor.email.clone()))
-    .bind(col(&|e| e.actor.avatar.clone()))
-    .bind(col(&|e| Some(e.action.clone())))
-    .bind(col(&|e| Some(e.entity.entity_type.clone())))
-    .bind(col(&|e| Some(e.entity.id.clone())))
-    .bind(col(&|e| e.entity.name.clone()))
-    .bind(rows.iter().map(|(_, s)| s.changes.as_deref()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|(_, s)| s.ip.as_deref()).collect::<Vec<_>>())
-    .bind(col(&|e| e.context.user_agent.clone()))
-    .bind(col(&|e| e.context.session_id.clone()))
-    .bind(col(&|e| e.context.request_id.clone()))
-    .bind(col(&|e| e.context.country.clone()))
-    .bind(rows.iter().map(|(_, s)| s.metadata.as_str()).collect::<Vec<_>>())
-    .bind(col(&|e| e.external_id.clone()))
+    .bind(rows.iter().map(|e| e.event.org_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|e| e.event.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|e| e.stored.occurred_at).collect::<Vec<_>>())
+    .bind(text(&|e| e.actor.kind.as_str()))
+    .bind(text(&|e| &e.actor.id))
+    .bind(text(&|e| &e.actor.name))
+    .bind(optional(&|e| e.actor.email.as_deref()))
+    .bind(optional(&|e| e.actor.avatar.as_deref()))
+    .bind(text(&|e| &e.action))
+    .bind(text(&|e| &e.entity.entity_type))
+    .bind(text(&|e| &e.entity.id))
+    .bind(optional(&|e| e.entity.name.as_deref()))
+    .bind(rows.iter().map(|e| e.stored.changes.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|e| e.stored.ip.as_deref()).collect::<Vec<_>>())
+    .bind(optional(&|e| e.context.user_agent.as_deref()))
+    .bind(optional(&|e| e.context.session_id.as_deref()))
+    .bind(optional(&|e| e.context.request_id.as_deref()))
+    .bind(optional(&|e| e.context.country.as_deref()))
+    .bind(rows.iter().map(|e| e.stored.metadata.as_str()).collect::<Vec<_>>())
+    .bind(optional(&|e| e.external_id.as_deref()))
     .bind(links.iter().map(|l| l.seq).collect::<Vec<_>>())
-    .bind(links.iter().map(|l| l.prev_hash).collect::<Vec<_>>())
-    .bind(links.iter().map(|l| l.hash).collect::<Vec<_>>())
-    .bind(received_at)
+    .bind(links.iter().map(|l| l.prev_hash.as_slice()).collect::<Vec<_>>())
+    .bind(links.iter().map(|l| l.hash.as_slice()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|e| e.received_at).collect::<Vec<_>>())
     .bind(head.seq)
     .bind(head.hash.as_slice())
     .bind(org_id)

@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 pub use copy::copy_events;
 pub use group::{GroupWriter, KeyClaim, MAX_GROUP_EVENTS, WriteError, Written};
-pub use insert::{insert_events, insert_events_in};
+pub use insert::{PreparedEvent, insert_events, insert_events_in, insert_prepared_in, prepare};
 pub use orgs::{Org, all_orgs, ensure_org, find_org, first_org, org_by_id};
 pub use timeline::{
     SINCE_SCAN_WINDOW, events_since_within, head_seq, list_events_within, page_plan, page_statement,
