@@ -313,7 +313,7 @@ fn record_key(entity_type: &str, entity_id: &str) -> String {
 
 /// A row's size against the budget: its variable-length columns as sent,
 /// plus a fixed allowance for the rest.
-fn row_bytes(row: &PgRow) -> usize {
+pub(super) fn row_bytes(row: &PgRow) -> usize {
     (0..row.len())
         .filter_map(|i| row.try_get_raw(i).ok().and_then(|v| v.as_bytes().ok()).map(<[u8]>::len))
         .sum::<usize>()

@@ -40,13 +40,27 @@ pub async fn begin_read(
     snapshot: bool,
     timeout: Duration,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    begin_read_planned(pool, org_id, snapshot, timeout, true).await
+}
+
+/// [`begin_read`], planning every statement for its values (`custom`) or
+/// keeping a plan once PostgreSQL finds one good for any values (its
+/// default), for statements whose best plan does not depend on them.
+pub async fn begin_read_planned(
+    pool: &PgPool,
+    org_id: Uuid,
+    snapshot: bool,
+    timeout: Duration,
+    custom: bool,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let begin = if snapshot { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" } else { "BEGIN READ ONLY" };
     // Custom plans: a search is planned with its actual term, which decides
     // between the trigram and the time index (migrations 0002, 0019).
+    let plans = if custom { "force_custom_plan" } else { "auto" };
     pool.begin_with(format!(
         "{begin}; SELECT set_config('app.org_id', '{org_id}', true), \
          set_config('statement_timeout', '{}ms', true), \
-         set_config('plan_cache_mode', 'force_custom_plan', true)",
+         set_config('plan_cache_mode', '{plans}', true)",
         timeout.as_millis()
     ))
     .await

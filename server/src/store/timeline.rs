@@ -6,7 +6,8 @@ use app::model::{
     EventQuery, RecordNeighbors, TimelinePage,
 };
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use futures_util::TryStreamExt;
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use app::model::SHORT_TERM_SCAN;
@@ -34,9 +35,9 @@ pub(super) const EVENT_COLUMNS: &str = "SELECT e.id, e.org_id, e.seq, e.occurred
 /// row only says whether another page exists. The deleted-entity lookup runs
 /// on those rows alone, never on the whole log.
 ///
-/// A page also stops once its events pass [`PAGE_BUDGET_BYTES`] (see
-/// [`push_budget_open`]): it then holds fewer than `limit` events and a
-/// cursor, and the next page goes on from there.
+/// A page also stops once its events pass [`PAGE_BUDGET_BYTES`]: it then
+/// holds fewer than `limit` events and a cursor, and the next page goes on
+/// from there.
 pub async fn list_events(
     pool: &PgPool,
     org_id: Uuid,
@@ -48,6 +49,13 @@ pub async fn list_events(
 }
 
 /// [`list_events`] with another byte budget (tests use small ones).
+///
+/// The budget is counted here, as the rows arrive, from their sizes on the
+/// wire (as an export counts them): every row that starts within it is
+/// kept (so the first always, whatever its size), and the statement's
+/// remaining rows (at most `limit + 1` in all) are dropped undecoded.
+/// Counting in SQL instead would turn every row's JSON into text once more
+/// just to measure it, which cost more than the page's read itself.
 pub async fn list_events_within(
     pool: &PgPool,
     org_id: Uuid,
@@ -56,18 +64,34 @@ pub async fn list_events_within(
     limit: usize,
     budget: usize,
 ) -> Result<TimelinePage, sqlx::Error> {
-    let mut tx = begin_snapshot(pool, org_id).await?;
+    // The plain timeline (no filter, only a position) has one good plan
+    // whatever the org: keep it rather than plan it again on every page.
+    let plain = query.filters.iter().all(|f| f.is_empty()) && query.from.is_none() && query.until.is_none();
+    let mut tx = super::tenant::begin_read_planned(pool, org_id, true, READ_TIMEOUT, !plain).await?;
     let floor = scan_floor(&mut tx, org_id, query, after).await?;
-    let mut sql = page_statement_with("", org_id, query, after, limit, Some(budget), floor);
-    let rows: Vec<BudgetedRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    let mut sql = page_statement_with("", org_id, query, after, limit, true, floor);
+    let mut rows: Vec<EventRow> = Vec::with_capacity(limit + 1);
+    let (mut bytes, mut cut, mut head) = (0, false, None);
+    {
+        let mut stream = sql.build().fetch(&mut *tx);
+        while let Some(row) = stream.try_next().await? {
+            if bytes >= budget {
+                cut = true;
+                break;
+            }
+            bytes += super::export::row_bytes(&row);
+            head = row.try_get::<Option<i64>, _>("head_seq")?;
+            rows.push(EventRow::from_row(&row)?);
+        }
+    }
     // The head came with the rows; an empty page asks for it.
-    let head_seq = match rows.first() {
-        Some(row) => row.head_seq.unwrap_or(0),
-        None => head_in(&mut tx, org_id).await?,
+    let head_seq = match head {
+        Some(seq) => seq,
+        None if rows.is_empty() => head_in(&mut tx, org_id).await?,
+        // An org never written has no head row.
+        None => 0,
     };
     tx.commit().await?;
-    let cut = BudgetedRow::cut(&rows);
-    let mut rows: Vec<EventRow> = rows.into_iter().map(|r| r.row).collect();
     let has_more = rows.len() > limit || cut;
     rows.truncate(limit);
     let (next_cursor, partial) = if has_more {
@@ -135,28 +159,26 @@ pub fn page_statement(
     after: Option<Cursor>,
     limit: usize,
 ) -> QueryBuilder<'static, Postgres> {
-    page_statement_with(prefix, org_id, query, after, limit, None, None)
+    page_statement_with(prefix, org_id, query, after, limit, false, None)
 }
 
-/// [`page_statement`] within a byte `budget`, and reading no lower than
-/// `floor` (inclusive), the end of a bounded stretch (see [`scan_floor`]).
+/// [`page_statement`], with the org's chain head as of the same statement
+/// in every row (`head_seq`, NULL for an org never written) when `head`,
+/// and reading no lower than `floor` (inclusive), the end of a bounded
+/// stretch (see [`scan_floor`]).
 fn page_statement_with(
     prefix: &str,
     org_id: Uuid,
     query: &EventQuery,
     after: Option<Cursor>,
     limit: usize,
-    budget: Option<usize>,
+    head: bool,
     floor: Option<Cursor>,
 ) -> QueryBuilder<'static, Postgres> {
-    const ORDER: &str = "occurred_at DESC, id DESC";
     let mut sql = QueryBuilder::<Postgres>::new(prefix);
-    if budget.is_some() {
-        push_budget_open(&mut sql, ORDER, Some(org_id));
-    }
     sql.push(EVENT_COLUMNS);
-    if budget.is_some() {
-        sql.push(ROW_BYTES);
+    if head {
+        sql.push(", (SELECT seq FROM chain_heads WHERE org_id = ").push_bind(org_id).push(") AS head_seq ");
     }
     let (actors, query) = split_actors(query);
     let query = &query;
@@ -193,9 +215,6 @@ fn page_statement_with(
         sql.push(") p ORDER BY p.occurred_at DESC, p.id DESC LIMIT ").push_bind((limit + 1) as i64);
     }
     sql.push(") e ORDER BY e.occurred_at DESC, e.id DESC");
-    if let Some(budget) = budget {
-        push_budget_close(&mut sql, ORDER, budget);
-    }
     sql
 }
 
@@ -219,20 +238,8 @@ pub(super) const ROW_BYTES: &str = ", coalesce(octet_length(e.changes::text), 0)
 /// first row always, whatever its size), and a count of the rows before
 /// the cut says whether it cut any. The rows past the budget never leave
 /// the database. Close with [`push_budget_close`].
-///
-/// With `head_of`, every row also carries that org's chain head as of the
-/// same statement (`head_seq`; NULL for an org never written), so a page
-/// needs no second query for it.
-pub(super) fn push_budget_open(
-    sql: &mut QueryBuilder<'static, Postgres>,
-    order: &str,
-    head_of: Option<Uuid>,
-) {
-    sql.push("SELECT *");
-    if let Some(org_id) = head_of {
-        sql.push(", (SELECT seq FROM chain_heads WHERE org_id = ").push_bind(org_id).push(") AS head_seq");
-    }
-    sql.push(" FROM (SELECT b.*, sum(b.row_bytes) OVER (ORDER BY ")
+pub(super) fn push_budget_open(sql: &mut QueryBuilder<'static, Postgres>, order: &str) {
+    sql.push("SELECT * FROM (SELECT b.*, sum(b.row_bytes) OVER (ORDER BY ")
         .push(order)
         .push(" ROWS UNBOUNDED PRECEDING) AS running_bytes, count(*) OVER () AS inner_rows FROM (");
 }
@@ -251,9 +258,6 @@ pub(super) struct BudgetedRow {
     pub row: EventRow,
     /// Rows the statement had before the budget cut it.
     pub inner_rows: i64,
-    /// The org's chain head, where the statement asked for it.
-    #[sqlx(default)]
-    pub head_seq: Option<i64>,
 }
 
 impl BudgetedRow {
@@ -335,7 +339,7 @@ pub async fn events_since_within(
     }
     let through = head.min(after_seq.saturating_add(SINCE_SCAN_WINDOW));
     let mut sql = QueryBuilder::<Postgres>::new("");
-    push_budget_open(&mut sql, "seq", None);
+    push_budget_open(&mut sql, "seq");
     sql.push(EVENT_COLUMNS).push(ROW_BYTES);
     sql.push("FROM (SELECT * FROM audit_events WHERE org_id = ")
         .push_bind(org_id)
