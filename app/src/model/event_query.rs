@@ -52,6 +52,13 @@ impl EventQuery {
         self.filters.iter().any(|f| !f.q.trim().is_empty() || !f.actors.is_empty())
     }
 
+    /// No filter but, at most, a time window: the log newest first, whose
+    /// one good plan is a walk down the timeline index whatever the org or
+    /// the dates.
+    pub fn is_time_window_only(&self) -> bool {
+        self.filters.iter().all(TimelineFilter::is_empty)
+    }
+
     pub fn is_empty_window(&self) -> bool {
         matches!((self.from, self.until), (Some(a), Some(b)) if a >= b)
     }

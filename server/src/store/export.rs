@@ -185,7 +185,16 @@ impl ExportReader {
         batch: usize,
         budget: usize,
     ) -> Result<ExportReader, sqlx::Error> {
-        let tx = super::tenant::begin_read(pool, org_id, true, super::tenant::EXPORT_BATCH_TIMEOUT).await?;
+        // Every batch of an export without filters is the same statement: keep
+        // its plan (see `list_events_within`).
+        let tx = super::tenant::begin_read_planned(
+            pool,
+            org_id,
+            true,
+            super::tenant::EXPORT_BATCH_TIMEOUT,
+            !query.is_time_window_only(),
+        )
+        .await?;
         let done = query.is_empty_window();
         Ok(ExportReader {
             tx,

@@ -64,10 +64,10 @@ pub async fn list_events_within(
     limit: usize,
     budget: usize,
 ) -> Result<TimelinePage, sqlx::Error> {
-    // The plain timeline (no filter, only a position) has one good plan
-    // whatever the org: keep it rather than plan it again on every page.
-    let plain = query.filters.iter().all(|f| f.is_empty()) && query.from.is_none() && query.until.is_none();
-    let mut tx = super::tenant::begin_read_planned(pool, org_id, true, READ_TIMEOUT, !plain).await?;
+    // The plain timeline (no filter but a position and dates) has one plan
+    // good for any org: keep it rather than plan it again for every page.
+    let custom_plans = !query.is_time_window_only();
+    let mut tx = super::tenant::begin_read_planned(pool, org_id, true, READ_TIMEOUT, custom_plans).await?;
     let floor = scan_floor(&mut tx, org_id, query, after).await?;
     let mut sql = page_statement_with("", org_id, query, after, limit, true, floor);
     let mut rows: Vec<EventRow> = Vec::with_capacity(limit + 1);
