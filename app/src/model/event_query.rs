@@ -52,11 +52,11 @@ impl EventQuery {
         self.filters.iter().any(|f| !f.q.trim().is_empty() || !f.actors.is_empty())
     }
 
-    /// No filter but, at most, a time window: the log newest first, whose
-    /// one good plan is a walk down the timeline index whatever the org or
-    /// the dates.
-    pub fn is_time_window_only(&self) -> bool {
-        self.filters.iter().all(TimelineFilter::is_empty)
+    /// No filter at all (dates count as one): the whole log newest first,
+    /// whose one good plan is a walk down the timeline index whatever the
+    /// org.
+    pub fn is_unfiltered(&self) -> bool {
+        self.filters.iter().all(TimelineFilter::is_empty) && self.from.is_none() && self.until.is_none()
     }
 
     pub fn is_empty_window(&self) -> bool {

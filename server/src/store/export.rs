@@ -185,14 +185,14 @@ impl ExportReader {
         batch: usize,
         budget: usize,
     ) -> Result<ExportReader, sqlx::Error> {
-        // Every batch of an export without filters is the same statement: keep
-        // its plan (see `list_events_within`).
+        // Every batch of an export without filters is the same statement:
+        // PostgreSQL may keep its plan (see `list_events_within`).
         let tx = super::tenant::begin_read_planned(
             pool,
             org_id,
             true,
             super::tenant::EXPORT_BATCH_TIMEOUT,
-            !query.is_time_window_only(),
+            !query.is_unfiltered(),
         )
         .await?;
         let done = query.is_empty_window();

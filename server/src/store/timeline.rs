@@ -64,9 +64,9 @@ pub async fn list_events_within(
     limit: usize,
     budget: usize,
 ) -> Result<TimelinePage, sqlx::Error> {
-    // The plain timeline (no filter but a position and dates) has one plan
-    // good for any org: keep it rather than plan it again for every page.
-    let custom_plans = !query.is_time_window_only();
+    // The plain timeline (no filter, only a position) has one plan good for
+    // any org: PostgreSQL may keep it rather than plan it for every page.
+    let custom_plans = !query.is_unfiltered();
     let mut tx = super::tenant::begin_read_planned(pool, org_id, true, READ_TIMEOUT, custom_plans).await?;
     let floor = scan_floor(&mut tx, org_id, query, after).await?;
     let mut sql = page_statement_with("", org_id, query, after, limit, true, floor);
@@ -75,7 +75,7 @@ pub async fn list_events_within(
     {
         let mut stream = sql.build().fetch(&mut *tx);
         while let Some(row) = stream.try_next().await? {
-            if bytes >= budget {
+            if !rows.is_empty() && bytes >= budget {
                 cut = true;
                 break;
             }
