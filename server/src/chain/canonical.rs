@@ -192,15 +192,11 @@ impl SeqSplit {
     /// `SHA-256(prev_hash || canonical bytes)`, fed in pieces.
     pub fn hash(&self, prev_hash: &[u8; 32], seq: i64) -> [u8; 32] {
         use sha2::{Digest, Sha256};
-        let mut digits = [0u8; 20];
-        let mut cursor = std::io::Cursor::new(&mut digits[..]);
-        // An i64 has at most 20 characters, so this cannot fail.
-        let _ = write!(cursor, "{seq}");
-        let len = cursor.position() as usize;
         let mut hasher = Sha256::new();
         hasher.update(prev_hash);
         hasher.update(&self.before);
-        hasher.update(&digits[..len]);
+        // The digits as `o.int` writes them; writing into a hasher cannot fail.
+        let _ = write!(hasher, "{seq}");
         hasher.update(&self.after);
         hasher.finalize().into()
     }

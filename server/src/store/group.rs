@@ -91,8 +91,8 @@ impl GroupWriter {
 
     /// Stores `events` of `org_id` (prepared by the caller, see
     /// [`super::prepare`], so the group's writer only hashes and inserts)
-    /// with `claim`, and only if the key is free, in the org's next group, and answers once that group's commit
-    /// has returned. The write goes on if the caller stops waiting, so a
+    /// with `claim`, and only if the key is free, in the org's next group,
+    /// and answers once that group's commit has returned. The write goes on if the caller stops waiting, so a
     /// request is stored whole or not at all, never half.
     pub async fn write(
         &self,
