@@ -185,8 +185,8 @@ impl ExportReader {
         batch: usize,
         budget: usize,
     ) -> Result<ExportReader, sqlx::Error> {
-        // Every batch of an export without filters is the same statement:
-        // PostgreSQL may keep its plan (see `list_events_within`).
+        // Every batch of an export without filters is the same statement,
+        // planned once (see `list_events_within`).
         let tx = super::tenant::begin_read_planned(
             pool,
             org_id,

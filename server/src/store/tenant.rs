@@ -43,9 +43,11 @@ pub async fn begin_read(
     begin_read_planned(pool, org_id, snapshot, timeout, true).await
 }
 
-/// [`begin_read`], planning every statement for its values (`custom`) or
-/// keeping a plan once PostgreSQL finds one good for any values (its
-/// default), for statements whose best plan does not depend on them.
+/// [`begin_read`], planning every statement for its values (`custom`), or
+/// else planning each once and reusing that plan whatever the values, for
+/// statements whose best plan does not depend on them. Not PostgreSQL's
+/// `auto`: with the org and the limit as parameters it kept choosing
+/// custom plans for the plain timeline, planned anew on every page.
 pub async fn begin_read_planned(
     pool: &PgPool,
     org_id: Uuid,
@@ -56,7 +58,7 @@ pub async fn begin_read_planned(
     let begin = if snapshot { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" } else { "BEGIN READ ONLY" };
     // Custom plans: a search is planned with its actual term, which decides
     // between the trigram and the time index (migrations 0002, 0019).
-    let plans = if custom { "force_custom_plan" } else { "auto" };
+    let plans = if custom { "force_custom_plan" } else { "force_generic_plan" };
     pool.begin_with(format!(
         "{begin}; SELECT set_config('app.org_id', '{org_id}', true), \
          set_config('statement_timeout', '{}ms', true), \
