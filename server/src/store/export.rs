@@ -227,7 +227,8 @@ impl ExportReader {
         if let Some((at, id)) = self.after {
             sql.push(" AND (occurred_at, id) < (").push_bind(at).push(", ").push_bind(id).push(")");
         }
-        sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push_bind(self.batch as i64);
+        // Written in, not bound: see `page_statement`'s limit.
+        sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push(self.batch.to_string());
         let mut rows = Vec::with_capacity(self.batch.min(EXPORT_BATCH));
         let mut bytes = 0;
         let mut cut = false;

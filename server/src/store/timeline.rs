@@ -211,7 +211,10 @@ fn page_statement_with(
             .push_bind(floor.id)
             .push(")");
     }
-    sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push_bind((limit + 1) as i64);
+    // The limit is written into the statement, not bound: a plan made once
+    // for any values (the plain timeline's) must know it reads a page, not
+    // a tenth of the org, or it sorts the org instead of walking the index.
+    sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push((limit + 1).to_string());
     if actors.is_some() {
         sql.push(") p ORDER BY p.occurred_at DESC, p.id DESC LIMIT ").push_bind((limit + 1) as i64);
     }
