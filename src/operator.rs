@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use anyhow::Context;
-use app::model::{EntityRef, EventContext, NewAuditEvent, Role};
+use app::model::{NewAuditEvent, Role};
 use server::auth::users;
 use server::chain::{ChainSigner, TrustedKeys, signing};
-use server::{Database, store};
+use server::{Database, self_audit, store};
 
 /// Nobody can sign in yet: print a one-time link to create the first owner,
 /// and the command that does the same.
@@ -129,22 +129,9 @@ pub async fn add_user(
 
 /// The audit event of `user add`: the person, the role, who ran it.
 fn user_added(org_id: uuid::Uuid, user_id: uuid::Uuid, email: &str, role: Role) -> NewAuditEvent {
-    let email = email.trim().to_lowercase();
+    let entity = self_audit::entity("user", user_id, email.trim().to_lowercase());
     NewAuditEvent {
-        id: uuid::Uuid::now_v7(),
-        org_id,
-        external_id: None,
-        occurred_at: chrono::Utc::now(),
-        actor: store::cli_actor(),
-        action: "user.add".into(),
-        entity: EntityRef {
-            entity_type: "user".into(),
-            id: user_id.to_string(),
-            name: Some(email),
-            deleted: false,
-        },
-        changes: None,
-        context: EventContext::default(),
         metadata: serde_json::json!({ "role": role.as_str(), "via": "cli" }),
+        ..self_audit::event(org_id, store::cli_actor(), "user.add", entity)
     }
 }

@@ -15,6 +15,7 @@ pub mod http;
 pub mod live;
 pub mod random;
 pub mod redact;
+pub mod self_audit;
 pub mod store;
 
 pub use db::Database;

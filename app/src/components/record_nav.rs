@@ -26,14 +26,7 @@ impl TimelineOrg {
 
 /// Percent-encodes a path segment (record ids are free text).
 pub fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    crate::model::percent::encode(s, crate::model::percent::COMPONENT)
 }
 
 /// In an expanded entry: the change to the same record just before and just

@@ -11,6 +11,8 @@ mod event_query;
 pub mod filter;
 mod lcs;
 pub mod limits;
+pub mod names;
+pub mod percent;
 pub mod query;
 mod user_agent;
 mod verb;

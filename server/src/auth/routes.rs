@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use app::model::{Actor, ActorKind, EntityRef, EventContext, NewAuditEvent};
+use app::model::{EventContext, NewAuditEvent};
 use axum::extract::{ConnectInfo, Form, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::client_address::TrustedProxies;
 use super::rate_limit::{Limits, SignInLimiter};
 use super::{SESSION_COOKIE, SessionCache, sessions, users};
+use crate::self_audit;
 
 #[derive(Clone)]
 pub struct AuthState {
@@ -286,37 +287,22 @@ async fn record(
             return Vec::new();
         }
     };
-    let now = Utc::now();
+    let context = EventContext {
+        ip: Some(address.to_string()),
+        user_agent: user_agent.clone(),
+        session_id: session_id.map(|s| s.to_string()),
+        request_id: None,
+        country: None,
+    };
+    let (actor, entity, now) =
+        (self_audit::person(user_id, name, email), self_audit::entity("user", user_id, email), Utc::now());
+    // One event in each org, all at the same moment.
     let events: Vec<NewAuditEvent> = orgs
         .iter()
         .map(|m| NewAuditEvent {
-            id: Uuid::now_v7(),
-            org_id: m.org_id,
-            external_id: None,
             occurred_at: now,
-            actor: Actor {
-                kind: ActorKind::User,
-                id: user_id.to_string(),
-                name: name.to_string(),
-                email: Some(email.to_string()),
-                avatar: None,
-            },
-            action: action.to_string(),
-            entity: EntityRef {
-                entity_type: "user".into(),
-                id: user_id.to_string(),
-                name: Some(email.to_string()),
-                deleted: false,
-            },
-            changes: None,
-            context: EventContext {
-                ip: Some(address.to_string()),
-                user_agent: user_agent.clone(),
-                session_id: session_id.map(|s| s.to_string()),
-                request_id: None,
-                country: None,
-            },
-            metadata: serde_json::json!({}),
+            context: context.clone(),
+            ..self_audit::event(m.org_id, actor.clone(), action, entity.clone())
         })
         .collect();
     if let Err(e) = crate::store::insert_events(pool, &events).await {
@@ -335,12 +321,7 @@ fn path_and_query(uri: &Uri) -> String {
 }
 
 fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    app::model::percent::encode(s, app::model::percent::COMPONENT)
 }
 
 fn with_cookie(mut response: Response, cookie: &str) -> Response {

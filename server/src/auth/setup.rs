@@ -10,7 +10,7 @@
 
 use std::net::SocketAddr;
 
-use app::model::{Actor, ActorKind, EntityRef, EventContext, NewAuditEvent, Role};
+use app::model::{EventContext, NewAuditEvent, Role};
 use axum::Router;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -23,6 +23,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{SESSION_COOKIE, sessions};
+use crate::self_audit;
 
 /// How long a printed setup link works.
 pub const SETUP_TTL: chrono::Duration = chrono::Duration::hours(24);
@@ -288,15 +289,8 @@ fn setup_events(
     address: &str,
     user_agent: Option<String>,
 ) -> Vec<NewAuditEvent> {
-    let now = Utc::now();
     let email = form.email.trim().to_lowercase();
-    let actor = Actor {
-        kind: ActorKind::User,
-        id: user_id.to_string(),
-        name: form.name.trim().to_string(),
-        email: Some(email.clone()),
-        avatar: None,
-    };
+    let actor = self_audit::person(user_id, form.name.trim(), &email);
     let context = EventContext {
         ip: Some(address.to_string()),
         user_agent,
@@ -304,39 +298,19 @@ fn setup_events(
         request_id: None,
         country: None,
     };
-    let event = |action: &str, entity: EntityRef, metadata: serde_json::Value| NewAuditEvent {
-        id: Uuid::now_v7(),
-        org_id,
-        external_id: None,
-        occurred_at: now,
-        actor: actor.clone(),
-        action: action.to_string(),
-        entity,
-        changes: None,
-        context: context.clone(),
-        metadata,
-    };
+    let org = self_audit::entity("org", org_id, form.org_name.trim());
+    let user = self_audit::entity("user", user_id, email);
     vec![
-        event(
-            "org.create",
-            EntityRef {
-                entity_type: "org".into(),
-                id: org_id.to_string(),
-                name: Some(form.org_name.trim().to_string()),
-                deleted: false,
-            },
-            serde_json::json!({ "slug": form.org_slug.trim(), "via": "setup" }),
-        ),
-        event(
-            "user.create",
-            EntityRef {
-                entity_type: "user".into(),
-                id: user_id.to_string(),
-                name: Some(email),
-                deleted: false,
-            },
-            serde_json::json!({ "role": "owner", "via": "setup" }),
-        ),
+        NewAuditEvent {
+            context: context.clone(),
+            metadata: serde_json::json!({ "slug": form.org_slug.trim(), "via": "setup" }),
+            ..self_audit::event(org_id, actor.clone(), "org.create", org)
+        },
+        NewAuditEvent {
+            context,
+            metadata: serde_json::json!({ "role": "owner", "via": "setup" }),
+            ..self_audit::event(org_id, actor, "user.create", user)
+        },
     ]
 }
 

@@ -27,7 +27,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `malformed_json`, `invalid_header`,
-    /// `unauthorized`, `method_not_allowed`, `conflict`, `payload_too_large`,
+    /// `invalid_query`, `unauthorized`, `method_not_allowed`, `conflict`, `payload_too_large`,
     /// `unsupported_media_type`, `invalid_request`, `unavailable`, `internal`.
     pub code: String,
     /// For people; with a field path first when a field is at fault.
@@ -67,6 +67,10 @@ pub enum ApiError {
     /// 400 Bad Request: a request header is unusable, e.g. an
     /// `Idempotency-Key` that is empty, too long or not visible ASCII.
     InvalidHeader(FieldError),
+    /// 400 Bad Request: a query parameter is unknown, repeated or unusable
+    /// (the export's strict parameters). Lists every problem found, each
+    /// naming its parameter, so a typo never silently widens what is read.
+    InvalidQuery(Vec<FieldError>),
     /// 401 Unauthorized with `WWW-Authenticate: Bearer`: no API key, or one
     /// that is malformed, unknown or revoked. Never says which, so the answer
     /// does not tell a prober whether a key ever existed.
@@ -117,7 +121,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::MalformedJson(_) | ApiError::InvalidHeader(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::InvalidHeader(_) | ApiError::InvalidQuery(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -152,7 +158,7 @@ impl ApiError {
                 code: code.into(),
                 message: first.message,
                 field: Some(first.field),
-                errors: errors.to_vec(),
+                errors: errors.iter().take(50).cloned().collect(),
             }
         };
         match self {
@@ -167,6 +173,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 simple("method_not_allowed", format!("this endpoint accepts {allow} only"))
             }
+            ApiError::InvalidQuery(errors) => listed("invalid_query", errors),
             ApiError::Conflict(errors) => listed("conflict", errors),
             ApiError::PayloadTooLarge { limit } => simple(
                 "payload_too_large",

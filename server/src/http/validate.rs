@@ -528,11 +528,11 @@ fn metadata(r: &mut Report, path: &Path<'_>, value: Option<Value>) -> Option<Val
 
 mod values;
 
+pub use app::model::names::{is_action, is_snake_word};
 use values::{
     document_limits, kind, object, optional_object, optional_text, required_object, required_text,
     storable_json, unknown_fields, unknown_fields_with,
 };
-pub use values::{is_action, is_snake_word};
 
 #[cfg(test)]
 mod tests;

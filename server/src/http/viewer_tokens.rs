@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{ApiContext, ApiError, FieldError};
 use crate::embed::{DEFAULT_LIFETIME_SECS, MAX_LIFETIME_SECS, ViewerToken, mint};
+use crate::self_audit;
 use crate::store::ApiKeyAuth;
 use app::model::TimelineFilter;
 
@@ -174,32 +175,14 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 fn minted_event(caller: &ApiKeyAuth, token: &ViewerToken, now: DateTime<Utc>) -> app::model::NewAuditEvent {
-    use app::model::{Actor, ActorKind, EntityRef, EventContext, NewAuditEvent};
-    NewAuditEvent {
-        id: Uuid::now_v7(),
-        org_id: caller.org_id,
-        external_id: None,
+    let entity = self_audit::entity("viewer_token", token.id, "Embedded timeline");
+    app::model::NewAuditEvent {
         occurred_at: now,
-        actor: Actor {
-            kind: ActorKind::ApiKey,
-            id: caller.key_id.to_string(),
-            name: caller.name.clone(),
-            email: None,
-            avatar: None,
-        },
-        action: "viewer_token.create".into(),
-        entity: EntityRef {
-            entity_type: "viewer_token".into(),
-            id: token.id.to_string(),
-            name: Some("Embedded timeline".into()),
-            deleted: false,
-        },
-        changes: None,
-        context: EventContext::default(),
         metadata: serde_json::json!({
             "scope": token.scope,
             "expires_at": token.expires_at(),
         }),
+        ..self_audit::event(caller.org_id, self_audit::api_key(caller), "viewer_token.create", entity)
     }
 }
 

@@ -4,7 +4,7 @@
 //! same transaction as the key row: there is never a key the log does not
 //! know about, nor a log entry for a key that was not made.
 
-use app::model::{Actor, ActorKind, ChangeNode, ChangeTree, Changes, EntityRef, EventContext, NewAuditEvent};
+use app::model::{Actor, ActorKind, ChangeNode, ChangeTree, Changes, NewAuditEvent};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -204,22 +204,10 @@ fn new_secret() -> Result<String, ApiKeyError> {
 }
 
 fn key_event(info: &ApiKeyInfo, action: &str, actor: &Actor, changes: Changes) -> NewAuditEvent {
+    let entity = crate::self_audit::entity("api_key", info.id, info.name.clone());
     NewAuditEvent {
-        id: Uuid::now_v7(),
-        org_id: info.org_id,
-        external_id: None,
-        occurred_at: Utc::now(),
-        actor: actor.clone(),
-        action: action.to_string(),
-        entity: EntityRef {
-            entity_type: "api_key".into(),
-            id: info.id.to_string(),
-            name: Some(info.name.clone()),
-            deleted: false,
-        },
         changes: Some(changes),
-        context: EventContext::default(),
-        metadata: Value::Object(Map::new()),
+        ..crate::self_audit::event(info.org_id, actor.clone(), action, entity)
     }
 }
 

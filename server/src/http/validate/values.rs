@@ -190,26 +190,6 @@ pub(super) fn unknown_fields_with(r: &mut Report, path: &Path<'_>, rest: Map<Str
     }
 }
 
-/// `resource.verb`, dotted lower snake_case: the same rule as the
-/// `audit_events.action` CHECK, `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`.
-pub fn is_action(s: &str) -> bool {
-    let mut parts = 0;
-    for part in s.split('.') {
-        if !is_snake_word(part) {
-            return false;
-        }
-        parts += 1;
-    }
-    parts >= 2
-}
-
-/// `^[a-z][a-z0-9_]*$`, the `entity_type` CHECK.
-pub fn is_snake_word(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
 pub(super) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

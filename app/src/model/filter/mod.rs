@@ -1,5 +1,18 @@
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+//! The timeline's filter: the type, its query-string codec and the search
+//! terms it holds. Each value's rules are in `values`, dates in `dates`,
+//! what people read in `labels`.
+
+mod dates;
+mod labels;
+mod values;
+
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
+
+pub use dates::{format_date_time, parse_date_time};
+pub use labels::{action_label, entity_type_label};
+pub use values::{check_action, check_country, check_ip, check_time_zone, is_entity_type};
+use values::{check_actor, check_entity_type, check_text};
 
 /// What narrows a timeline. Every field lives in the page's query string so a
 /// filtered view can be bookmarked, shared and rendered on the server, and
@@ -296,191 +309,11 @@ impl TimelineFilter {
     }
 }
 
-/// Printable, bounded, and without `"`, which the search box uses to quote.
-fn plain_text(v: &str) -> bool {
-    !v.is_empty() && v.chars().count() <= MAX_VALUE_CHARS && !v.chars().any(|c| c.is_control() || c == '"')
-}
-
-fn check_text(v: &str, what: &str) -> Result<String, String> {
-    let v = v.trim();
-    if plain_text(v) { Ok(v.to_string()) } else { Err(format!("not {what}")) }
-}
-
-/// `delete`, `invoice.update`, `invoice.*`, `*.view`: dot-separated
-/// snake_case words, where the first or last word may be `*`.
-pub fn check_action(v: &str) -> Result<String, String> {
-    let v = v.trim().to_ascii_lowercase();
-    let words: Vec<&str> = v.split('.').collect();
-    let last = words.len() - 1;
-    let ok = v.len() <= 100
-        && words.iter().any(|w| *w != "*")
-        && words.iter().enumerate().all(|(i, w)| (*w == "*" && (i == 0 || i == last)) || is_snake_word(w));
-    if ok {
-        Ok(v)
-    } else {
-        Err("not an action: use a type such as delete, an action such as invoice.update, or a pattern \
-             such as invoice.*"
-            .into())
-    }
-}
-
-fn is_snake_word(w: &str) -> bool {
-    !w.is_empty()
-        && w.len() <= 64
-        && w.starts_with(|c: char| c.is_ascii_lowercase())
-        && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// Entity categories are snake_case words: `invoice`, `api_key`.
-pub fn is_entity_type(s: &str) -> bool {
-    is_snake_word(s)
-}
-
-fn check_entity_type(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    if is_entity_type(v) { Ok(v.to_string()) } else { Err("not an entity type such as invoice".into()) }
-}
-
-fn check_actor(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    if plain_text(v) && !v.contains(',') { Ok(v.to_string()) } else { Err("not an actor".into()) }
-}
-
-/// An IPv4 or IPv6 address, or a block such as `10.1.0.0/16`.
-pub fn check_ip(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    let (addr, bits) = match v.split_once('/') {
-        Some((a, b)) => (a, Some(b)),
-        None => (v, None),
-    };
-    let err = || format!("'{v}' is not an IP address or a block such as 10.1.0.0/16");
-    let addr: std::net::IpAddr = addr.parse().map_err(|_| err())?;
-    match bits {
-        None => Ok(addr.to_string()),
-        Some(b) => {
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            match b.parse::<u8>() {
-                Ok(n) if n <= max => Ok(format!("{addr}/{n}")),
-                _ => Err(err()),
-            }
-        }
-    }
-}
-
-pub fn check_country(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    if v.len() == 2 && v.chars().all(|c| c.is_ascii_alphabetic()) {
-        Ok(v.to_ascii_uppercase())
-    } else {
-        Err("not a two-letter country code such as DE".into())
-    }
-}
-
-/// An IANA zone name such as `Europe/Paris`, or `UTC`. Whether the zone
-/// exists is checked where the dates are resolved, on the server.
-pub fn check_time_zone(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    let ok = !v.is_empty()
-        && v.len() <= 64
-        && v.split('/').all(|part| {
-            !part.is_empty()
-                && part.starts_with(|c: char| c.is_ascii_alphabetic())
-                && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
-        });
-    if ok { Ok(v.to_string()) } else { Err("not a time zone such as Europe/Paris".into()) }
-}
-
-/// `2026-01-31`, `2026-01-31T09:30` or `2026-01-31T09:30:15` (a space may
-/// stand for the `T`): a wall-clock time in the filter's zone. Read by hand:
-/// chrono's format-string parser would add tens of kilobytes to the browser
-/// bundle for these three shapes.
-pub fn parse_date_time(v: &str) -> Result<NaiveDateTime, String> {
-    let v = v.trim();
-    let err = || format!("'{v}' is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM");
-    let number = |s: &str, len: usize| -> Option<u32> {
-        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
-    };
-    let (date, time) = match v.split_once(['T', ' ']) {
-        Some((d, t)) => (d, Some(t)),
-        None => (v, None),
-    };
-    let mut d = date.split('-');
-    let (Some(y), Some(m), Some(day), None) = (d.next(), d.next(), d.next(), d.next()) else {
-        return Err(err());
-    };
-    let (y, m, day) =
-        (number(y, 4).ok_or_else(err)?, number(m, 2).ok_or_else(err)?, number(day, 2).ok_or_else(err)?);
-    let date = NaiveDate::from_ymd_opt(y as i32, m, day).filter(|_| y >= 1970).ok_or_else(err)?;
-    let time = match time {
-        None => NaiveTime::MIN,
-        Some(t) => {
-            let parts: Vec<&str> = t.split(':').collect();
-            let hms: Option<Vec<u32>> = parts.iter().map(|p| number(p, 2)).collect();
-            match hms.as_deref() {
-                Some([h, mi]) => NaiveTime::from_hms_opt(*h, *mi, 0),
-                Some([h, mi, s]) => NaiveTime::from_hms_opt(*h, *mi, *s),
-                _ => None,
-            }
-            .ok_or_else(err)?
-        }
-    };
-    Ok(date.and_time(time))
-}
-
-/// The shortest form [`parse_date_time`] reads back.
-pub fn format_date_time(d: NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    let date = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
-    if d.time() == NaiveTime::MIN {
-        date
-    } else if d.second() == 0 {
-        format!("{date}T{:02}:{:02}", d.hour(), d.minute())
-    } else {
-        format!("{date}T{:02}:{:02}:{:02}", d.hour(), d.minute(), d.second())
-    }
-}
-
-/// `api_key` -> `API key`, `share_grant` -> `Share grant`.
-pub fn entity_type_label(entity_type: &str) -> String {
-    let words: Vec<String> = entity_type
-        .split('_')
-        .filter(|w| !w.is_empty())
-        .enumerate()
-        .map(|(i, w)| match w {
-            "api" | "ip" | "mfa" | "sso" | "crm" => w.to_ascii_uppercase(),
-            _ if i == 0 => {
-                let mut c = w.chars();
-                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-            }
-            _ => w.to_string(),
-        })
-        .collect();
-    words.join(" ")
-}
-
-/// What a person reads for an action term: `Delete`, `invoice.update`.
-pub fn action_label(term: &str) -> String {
-    match action_type(term) {
-        Some(t) => t.label.to_string(),
-        None if !term.contains('.') => entity_type_label(term),
-        None => term.to_string(),
-    }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters (and the
-/// comma that separates list values), so the result reads back the same
-/// through any query-string parser.
+/// Percent-encodes a filter value for the query string: RFC 3986 unreserved
+/// characters, and the `,` `*` `:` that lists and patterns use, stay
+/// readable; the result reads back the same through any query-string parser.
 fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' | b'*' | b':' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    crate::model::percent::encode(s, crate::model::percent::FILTER_VALUE)
 }
 
 #[cfg(test)]
@@ -587,33 +420,6 @@ mod tests {
     }
 
     #[test]
-    fn values_are_checked() {
-        assert_eq!(check_action("Invoice.*").unwrap(), "invoice.*");
-        assert!(check_action("*.view").is_ok() && check_action("delete").is_ok());
-        for bad in ["*", "*.*", "invoice.*.x", "a..b", "", "in voice", "1x"] {
-            assert!(check_action(bad).is_err(), "{bad}");
-        }
-        assert_eq!(check_ip("2001:db8::1").unwrap(), "2001:db8::1");
-        assert!(check_ip("10.0.0.0/33").is_err() && check_ip("10.0.0.0/").is_err());
-        assert_eq!(check_country("de").unwrap(), "DE");
-        assert!(check_time_zone("America/Argentina/Buenos_Aires").is_ok());
-        assert!(check_time_zone("Etc/GMT+5").is_ok() && check_time_zone("../etc").is_err());
-        assert_eq!(format_date_time(parse_date_time("2026-01-31 09:30").unwrap()), "2026-01-31T09:30");
-        assert_eq!(format_date_time(parse_date_time("2026-01-31T09:30:15").unwrap()), "2026-01-31T09:30:15");
-        for bad in [
-            "31/01/2026",
-            "2026-1-31",
-            "2026-02-30",
-            "2026-01-31T25:00",
-            "2026-01-31T09",
-            "1969-12-31",
-            "2026-01-31T09:30:00:00",
-        ] {
-            assert!(parse_date_time(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn free_text_splits_into_words_and_phrases() {
         let f = TimelineFilter {
             q: r#"alice "sent invoice" INV-1 "unclosed phrase"#.into(),
@@ -621,14 +427,5 @@ mod tests {
         };
         assert_eq!(f.search_terms(), ["alice", "sent invoice", "INV-1", "unclosed phrase"]);
         assert!(TimelineFilter { q: r#""""#.into(), ..Default::default() }.search_terms().is_empty());
-    }
-
-    #[test]
-    fn labels_read_as_words() {
-        assert_eq!(entity_type_label("api_key"), "API key");
-        assert_eq!(entity_type_label("share_grant"), "Share grant");
-        assert_eq!(action_label("login_failed"), "Login failed");
-        assert_eq!(action_label("approve"), "Approve");
-        assert_eq!(action_label("invoice.*"), "invoice.*");
     }
 }
