@@ -6,6 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 step "cargo build (server)"
 cargo build --release --locked --bin audit-timeline --features ssr
+step "cargo build (benchmark)"
+cargo build --release --locked -p bench
 
 step "cargo build (browser bundle)"
 cargo build --profile wasm-release --locked --lib --target wasm32-unknown-unknown --features hydrate

@@ -8,4 +8,5 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/audit-timeline/target}"
 SITE_ROOT="$CARGO_TARGET_DIR/site"
 BIN="$CARGO_TARGET_DIR/release/audit-timeline"
+BENCH_BIN="$CARGO_TARGET_DIR/release/audit-timeline-bench"
 step() { printf '\n==> %s\n' "$*" >&2; }

@@ -15,6 +15,8 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --locked -p app --features ssr --all-targets -- -D warnings
 cargo clippy --locked -p server --all-targets -- -D warnings
+cargo clippy --locked -p demo --all-targets -- -D warnings
+cargo clippy --locked -p bench --all-targets -- -D warnings
 cargo clippy --locked -p host-dashboard --all-targets -- -D warnings
 cargo clippy --locked -p audit-timeline --features ssr --bins --tests -- -D warnings
 cargo clippy --locked -p app --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
@@ -49,6 +51,8 @@ fi
 step "unit and store tests"
 cargo test --locked -p app --features ssr
 cargo test --locked -p server
+cargo test --locked -p demo
+cargo test --locked -p bench
 cargo test --locked -p host-dashboard
 cargo test --locked -p audit-timeline --features ssr --bin audit-timeline
 
@@ -71,7 +75,7 @@ step "reliability campaign, quick mode (schemathesis, fuzz, fault drills, starva
 AUDIT_BIN="$BIN" bash scripts/attack.sh --quick
 
 step "benchmark smoke (a few thousand events; the full run is for people, not CI)"
-"$BIN" bench --bench-dir "$work/bench" --events 6000 --orgs 3 --runs 5 --export-rows 2000 \
+"$BENCH_BIN" --bench-dir "$work/bench" --events 6000 --orgs 3 --runs 5 --export-rows 2000 \
   --ingest-events 2000 --out "$work/benchmarks.md" >"$work/bench.log" 2>&1 || {
   cat "$work/bench.log" >&2; exit 1;
 }

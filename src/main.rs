@@ -4,9 +4,7 @@
 // Leptos view types nest deeply; the default limit is too low for them.
 #![recursion_limit = "256"]
 
-mod bench;
 mod operator;
-mod progress;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,10 +17,10 @@ use app::model::Role;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use demo::{DemoOptions, demo_org};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use server::auth::{AuthState, SessionAccess, users};
-use server::demo::{DemoOptions, demo_org};
 use server::{Database, PgAuditStore, store};
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -73,10 +71,6 @@ enum Command {
     /// Manage an org's API keys for the ingestion and export API.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
-    /// Load a large dataset into a dedicated embedded PostgreSQL, measure
-    /// reads, search, export, ingestion and the bundle against the real
-    /// server, and write the figures to a Markdown report.
-    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -193,11 +187,6 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    if let Some(Command::Bench(args)) = cli.command {
-        // The benchmark runs its own database; the global options are not
-        // used.
-        return bench::run(args, default_site_root()).await;
-    }
     // An empty DATABASE_URL means unset, as in most tools.
     let database_url = cli.database_url.as_deref().filter(|url| !url.trim().is_empty());
     let db = Database::open(database_url, &cli.data_dir).await?;
@@ -229,8 +218,6 @@ async fn run(cli: &Cli, db: &Database) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Serve(args)) => serve(db, cli, args.clone()).await,
-        // Handled in `main`, before any database is opened.
-        Some(Command::Bench(_)) => Ok(()),
         None => serve(db, cli, ServeArgs::parse_default()).await,
     }
 }
@@ -274,9 +261,8 @@ async fn load_demo(db: &Database, index: usize, opts: DemoOptions) -> anyhow::Re
     let org = demo_org(opts.seed, index);
     store::ensure_org(&db.admin, org.id, &org.slug, &org.name).await?;
     let total = opts.events;
-    let mut bar = progress::Progress::new(&org.slug, total);
-    let written =
-        store::copy_events(&db.admin, org.id, server::demo::events(&org, &opts), |n| bar.update(n)).await?;
+    let mut bar = demo::Progress::new(&org.slug, total);
+    let written = store::copy_events(&db.admin, org.id, demo::events(&org, &opts), |n| bar.update(n)).await?;
     bar.finish();
     Ok(written)
 }
@@ -445,7 +431,7 @@ async fn load_demo_once(db: &Database, acme_events: usize) -> anyhow::Result<()>
     for (index, events) in [acme_events, acme_events / 10].into_iter().enumerate() {
         load_demo(db, index, DemoOptions { events, ..DemoOptions::default() }).await?;
         let org = demo_org(DemoOptions::default().seed, index);
-        for member in server::demo::members(&org) {
+        for member in demo::members(&org) {
             let role = Role::parse(member.role).unwrap_or(Role::Member);
             let user = users::ensure_demo_user(&db.admin, &member.email, &member.name, &hash).await?;
             users::set_membership(&db.admin, org.id, user, role).await?;

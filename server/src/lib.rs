@@ -1,14 +1,14 @@
 //! Everything that runs only on the server: the append-only PostgreSQL audit
 //! store behind `app`'s [`AuditStore`](app::api::AuditStore) port, the
-//! embedded PostgreSQL launcher used when no database is configured, the demo
-//! data generator, and the plain HTTP routes that are not server functions.
+//! embedded PostgreSQL launcher used when no database is configured, and the
+//! plain HTTP routes that are not server functions.
 
 pub mod app_login;
 pub mod auth;
 pub mod avatar;
 pub mod chain;
+pub mod cookies;
 pub mod db;
-pub mod demo;
 pub mod embed;
 pub mod embedded_pg;
 pub mod http;

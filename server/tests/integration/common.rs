@@ -1,7 +1,5 @@
-//! Helpers shared by the store tests. Every test gets its own database from
-//! `#[sqlx::test]` (with the migrations applied) on the PostgreSQL named by
-//! DATABASE_URL; `scripts/test.sh` starts a throwaway one when it is unset.
-#![allow(dead_code)]
+//! Helpers shared by the test modules: pools as the product opens them,
+//! fixed times, and plausible events to adjust.
 
 use app::model::{Actor, ActorKind, Changes, EntityRef, EventContext, NewAuditEvent};
 use chrono::{DateTime, Duration, TimeZone, Utc};

@@ -1,7 +1,7 @@
-//! `audit-timeline bench`: loads a large dataset into a dedicated embedded
-//! PostgreSQL, starts the real server on it, measures what people wait for
-//! and writes the figures, with the targets they are held to, to a Markdown
-//! file.
+//! `audit-timeline-bench`: loads a large dataset into a dedicated embedded
+//! PostgreSQL, starts the real server (the `audit-timeline` binary beside
+//! this one) on it, measures what people wait for and writes the figures,
+//! with the targets they are held to, to a Markdown file.
 
 mod bundle;
 mod client;
@@ -18,9 +18,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use app::model::Role;
 use chrono::{DateTime, Utc};
-use clap::Args;
+use clap::Parser;
+use demo::DemoOrg;
 use server::auth::{SESSION_COOKIE, users};
-use server::demo::DemoOrg;
 use server::{Database, store};
 
 use client::Client;
@@ -28,7 +28,9 @@ use dataset::Shape;
 use report::Report;
 use server_proc::ServerProcess;
 
-#[derive(Args, Debug)]
+/// Measures the audit log at scale and writes docs/benchmarks.md.
+#[derive(Parser, Debug)]
+#[command(name = "audit-timeline-bench", version)]
 pub struct BenchArgs {
     /// The benchmark's own database cluster (and a marker saying which
     /// dataset it holds, so a second run reuses it). Somewhere the
@@ -100,10 +102,42 @@ const BENCH_EMAIL: &str = "bench@bench.invalid";
 /// and its server listens on localhost only while the run lasts.
 const BENCH_PASSWORD: &str = "benchmark-only-account";
 
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    run(BenchArgs::parse()).await
+}
+
+/// The release build's `audit-timeline`, beside this binary.
+fn server_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let server = exe.with_file_name("audit-timeline");
+    anyhow::ensure!(
+        server.is_file(),
+        "{} is missing: build the server first (scripts/build.sh)",
+        server.display()
+    );
+    Ok(server)
+}
+
+/// The site the release build wrote: `<target>/site`, beside the profile's
+/// directory.
+fn default_site_root() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|target| target.join("site")))
+        .filter(|p| p.join("pkg").is_dir())
+        .unwrap_or_else(|| PathBuf::from("target/site"))
+}
+
 /// Runs the benchmark; the bundle is read from `--site-root`, else from
-/// `default_site_root`.
-pub async fn run(args: BenchArgs, default_site_root: PathBuf) -> anyhow::Result<()> {
-    let site_root = args.site_root.clone().unwrap_or(default_site_root);
+/// the build's own site.
+async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let site_root = args.site_root.clone().unwrap_or_else(default_site_root);
     anyhow::ensure!(args.orgs >= 1 && args.orgs <= 10_000, "--orgs must be between 1 and 10000");
     anyhow::ensure!(args.events >= args.orgs * 100, "--events must give every org at least 100 events");
     let db = Database::open(None, &args.bench_dir).await?;
@@ -123,6 +157,9 @@ async fn measure(args: &BenchArgs, db: &Database, site_root: PathBuf) -> anyhow:
         until: Utc::now(),
     };
     let shape = dataset::ensure(db, &args.bench_dir, shape).await?;
+    // Whatever a load (or an earlier run) left dirty is written out now, not
+    // by a checkpoint in the middle of the measurements.
+    sqlx::query("CHECKPOINT").execute(&db.admin).await?;
     let largest = shape.org(0);
 
     let hash = tokio::task::spawn_blocking(|| server::auth::hash_password(BENCH_PASSWORD)).await?;
@@ -203,7 +240,7 @@ async fn measure(args: &BenchArgs, db: &Database, site_root: PathBuf) -> anyhow:
     let report = outcome?;
 
     let mut command = format!(
-        "audit-timeline bench --events {} --orgs {} --largest-percent {} --days {} --runs {} --export-rows {} \
+        "audit-timeline-bench --events {} --orgs {} --largest-percent {} --days {} --runs {} --export-rows {} \
          --ingest-events {}",
         args.events,
         args.orgs,

@@ -11,11 +11,14 @@ mod catalog;
 mod clock;
 mod generator;
 mod ids;
+mod progress;
 mod rng;
 mod words;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+pub use progress::Progress;
 
 use self::rng::{Rng, mix};
 
@@ -242,7 +245,7 @@ mod tests {
         }
     }
 
-    /// `cargo test -p server --release --lib demo::tests::long_runs -- --ignored`
+    /// `cargo test -p demo --release --lib tests::long_runs -- --ignored`
     #[test]
     #[ignore]
     fn long_runs_stay_consistent() {
@@ -471,7 +474,7 @@ mod tests {
         assert!(agents.len() >= 6, "{agents:?}");
     }
 
-    /// `cargo test -p server --release --lib demo::tests::speed -- --ignored --nocapture`
+    /// `cargo test -p demo --release --lib tests::speed -- --ignored --nocapture`
     #[test]
     #[ignore]
     fn speed() {

@@ -3,17 +3,15 @@
 //! cannot lock its owner out, and `X-Forwarded-For` counts only from a
 //! configured proxy.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::common::*;
 use app::model::Role;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use common::*;
 use server::auth::client_address::TrustedProxies;
 use server::auth::rate_limit::Limits;
 use server::auth::{AuthState, users};

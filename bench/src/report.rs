@@ -164,7 +164,7 @@ mod tests {
         r.target("first page p95", "≤ 10 ms", "4.00 ms".into(), true);
         r.target("bundle", "≤ 150 KB", "615 KB".into(), false);
         r.tables.push(Table::new("Export", "x", &["format"]));
-        let doc = r.document("audit-timeline bench", "10 events", "a machine");
+        let doc = r.document("audit-timeline-bench", "10 events", "a machine");
         let targets = doc.find("## Targets").unwrap();
         assert!(targets < doc.find("## Export").unwrap());
         assert!(doc.contains("| first page p95 | ≤ 10 ms | 4.00 ms | yes |"));

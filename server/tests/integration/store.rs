@@ -1,13 +1,11 @@
 //! The append-only store on a real PostgreSQL: refusal of changes, keyset
 //! pages, search and filter semantics, and the deleted-entity projection.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::*;
 use app::api::AuditStore;
 use app::model::{Changes, Cursor, EventQuery, TimelineFilter};
-use common::*;
 use server::PgAuditStore;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

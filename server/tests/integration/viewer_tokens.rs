@@ -5,15 +5,13 @@
 //! forged or foreign token or one carried in a URL; and the embed's swap of
 //! the framed token for a cookie.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use app::api::{AccessControl, AccessError};
 use app::model::{Actor, ActorKind, Role};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::*;
 use serde_json::{Value, json};
 use server::auth::SessionAccess;
 use server::chain::ChainSigner;

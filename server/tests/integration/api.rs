@@ -2,16 +2,14 @@
 //! stored, and that bad input of every kind gets a 4xx naming the field,
 //! never a 500 and never a half-written batch.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use app::api::AuditStore;
 use app::model::{Actor, ActorKind, EventQuery};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use common::*;
 use serde_json::{Value, json};
 use server::PgAuditStore;
 use server::http::{ApiContext, Limits};

@@ -26,7 +26,7 @@ impl ServerProcess {
             let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
             probe.local_addr()?
         };
-        let child = Command::new(std::env::current_exe()?)
+        let child = Command::new(super::server_binary()?)
             .arg("serve")
             .arg("--listen")
             .arg(addr.to_string())

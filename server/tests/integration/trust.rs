@@ -3,16 +3,14 @@
 //! only the keys it is given, the app role logs in as itself and cannot
 //! climb back to the owner, and row-level security binds the owner too.
 
-mod common;
-
 use std::net::SocketAddr;
 
+use crate::common::*;
 use app::api::AuditStore;
 use app::model::{Actor, ActorKind};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use common::*;
 use server::chain::{ChainSigner, Checkpoint, FaultKind, TrustedKeys, verify_org_trusting};
 use server::http::ApiContext;
 use server::{PgAuditStore, store};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use app::model::NewAuditEvent;
 use chrono::Utc;
-use server::demo::{DemoOptions, DemoOrg};
+use demo::{DemoOptions, DemoOrg};
 use server::store;
 use sqlx::PgPool;
 
@@ -33,7 +33,7 @@ fn api_json(event: &NewAuditEvent) -> serde_json::Value {
 
 fn events(org: &DemoOrg, seed: u64, n: usize) -> Vec<NewAuditEvent> {
     let opts = DemoOptions { seed, events: n, until: Utc::now(), days: 1 };
-    server::demo::events(org, &opts).collect()
+    demo::events(org, &opts).collect()
 }
 
 pub struct Ingest<'a> {

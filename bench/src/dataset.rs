@@ -5,10 +5,10 @@ use std::path::Path;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use server::demo::{DemoOptions, DemoOrg, demo_org};
+use demo::{DemoOptions, DemoOrg, demo_org};
 use server::{Database, store};
 
-use crate::progress::Progress;
+use demo::Progress;
 
 /// What to load. The same shape (with the same `until`) is the same data.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,11 +93,10 @@ pub async fn ensure(db: &Database, dir: &Path, mut shape: Shape) -> anyhow::Resu
             until: shape.until,
             days: shape.days,
         };
-        let written = store::copy_events(&db.admin, org.id, server::demo::events(&org, &opts), |n| {
-            bar.update(done + n)
-        })
-        .await
-        .with_context(|| format!("loading {}", org.slug))?;
+        let written =
+            store::copy_events(&db.admin, org.id, demo::events(&org, &opts), |n| bar.update(done + n))
+                .await
+                .with_context(|| format!("loading {}", org.slug))?;
         done += written;
     }
     bar.finish();

@@ -2,8 +2,7 @@
 //! COPY) and the byte budgets of every way out (a timeline page, a live-tail
 //! answer, an export batch), on a real PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use app::api::AuditStore;
 use app::model::limits::{
     MAX_DEPTH, MAX_EVENT_BYTES, MAX_STRING_BYTES, PAGE_BUDGET_BYTES, check_event, event_bytes, nested,
@@ -11,7 +10,6 @@ use app::model::limits::{
 use app::model::{Changes, Cursor, EventQuery, NewAuditEvent};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::*;
 use serde_json::{Map, Value, json};
 use server::PgAuditStore;
 use server::http::ApiContext;
@@ -72,8 +70,9 @@ async fn the_api_refuses_events_over_the_limits_by_path_and_stores_nothing(
     connect: PgConnectOptions,
 ) {
     let (owner, app) = pools(connect).await;
-    let (_, key) =
-        store::create_api_key(&app, ORG, "CI", &common::event(ORG, t0(), "a.b", "x").actor).await.unwrap();
+    let (_, key) = store::create_api_key(&app, ORG, "CI", &crate::common::event(ORG, t0(), "a.b", "x").actor)
+        .await
+        .unwrap();
     let router = server::http::routes(ApiContext::new(app.clone()));
     let post = |body: Value| {
         let router = router.clone();

@@ -3,14 +3,12 @@
 //! append-only trigger (change a byte, delete, insert, reorder, recompute)
 //! is found and named by seq.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use app::model::{Changes, NewAuditEvent};
 use chrono::{TimeZone, Utc};
-use common::*;
 use server::chain::{
     self, ChainSigner, Checkpoint, FaultKind, GENESIS, StoredEvent, VerifyReport, checkpoint_due,
     latest_verification, verify_org, verify_org_trusting,
@@ -705,10 +703,10 @@ async fn bench_copy_200k(_opts: PgPoolOptions, connect: PgConnectOptions) {
     let app = app_pool(connect.clone()).await;
     // COPY is refused under row-level security: bulk loads run as the owner.
     let owner = PgPool::connect_with(connect).await.unwrap();
-    let org = server::demo::demo_org(42, 0);
-    let opts = server::demo::DemoOptions { events: 200_000, ..Default::default() };
+    let org = demo::demo_org(42, 0);
+    let opts = demo::DemoOptions { events: 200_000, ..Default::default() };
     let started = Instant::now();
-    let written = copy_events(&owner, org.id, server::demo::events(&org, &opts), |_| {}).await.unwrap();
+    let written = copy_events(&owner, org.id, demo::events(&org, &opts), |_| {}).await.unwrap();
     let secs = started.elapsed().as_secs_f64();
     println!("chained COPY: {written} events in {secs:.2}s ({:.0} events/s)", written as f64 / secs);
     let started = Instant::now();
@@ -719,6 +717,6 @@ async fn bench_copy_200k(_opts: PgPoolOptions, connect: PgConnectOptions) {
 }
 
 fn demo_events(n: usize) -> Vec<NewAuditEvent> {
-    let org = server::demo::demo_org(42, 0);
-    server::demo::events(&org, &server::demo::DemoOptions { events: n, ..Default::default() }).collect()
+    let org = demo::demo_org(42, 0);
+    demo::events(&org, &demo::DemoOptions { events: n, ..Default::default() }).collect()
 }

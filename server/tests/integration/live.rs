@@ -5,13 +5,12 @@
 //! repeats nothing while writers race; and the event stream route answers
 //! like page reads (401, 404, 403) and streams only its org's heads.
 
-mod common;
-
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::*;
 use app::api::{AccessControl, AuditStore};
 use app::model::{EventQuery, NewAuditEvent, Role, query};
 use axum::Router;
@@ -19,7 +18,6 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use chrono::Utc;
-use common::*;
 use http_body_util::BodyExt;
 use server::auth::{AuthState, SessionAccess, users};
 use server::http::LiveContext;

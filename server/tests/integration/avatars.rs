@@ -2,11 +2,9 @@
 //! addresses a viewer's browser may fetch safely are stored, and the field
 //! at fault is named.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::*;
 use serde_json::{Value, json};
 use server::http::ApiContext;
 use server::store;

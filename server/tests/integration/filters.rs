@@ -3,13 +3,11 @@
 //! record, IP blocks, session, country, date windows in a zone, scopes that
 //! only narrow, capped counts, the actor list and record neighbours.
 
-mod common;
-
+use crate::common::*;
 use app::api::AuditStore;
 use app::model::filter::parse_date_time;
 use app::model::{ActorKind, Cursor, EventQuery, NewAuditEvent, TimelineFilter, Within, query};
 use chrono::Utc;
-use common::*;
 use server::PgAuditStore;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;

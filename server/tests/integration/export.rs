@@ -5,12 +5,11 @@
 //! orgs stay invisible; bad parameters are 400s naming them; and every
 //! export, finished or cut short, is recorded with its row count.
 
-mod common;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use app::api::AuditStore;
 use app::model::{ActorKind, AuditEvent, EventQuery, NewAuditEvent, Role, TimelineFilter};
 use axum::Router;
@@ -19,7 +18,6 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
-use common::*;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use server::PgAuditStore;
@@ -142,35 +140,17 @@ async fn api(env: &Env, query: &str) -> Download {
     send(env, with_key(&format!("/api/v1/events/export?{query}"), &env.key)).await
 }
 
-/// A strict RFC 4180 reader (CRLF rows, quoted fields), independent of the
-/// writer under test; the header row becomes the keys.
+/// Reads the file back with the `csv` crate, independent of the writer
+/// under test: rows end in CRLF (every line break outside a field's own
+/// text is one), every row has every column, the header row becomes the keys.
 fn parse_csv(text: &str) -> Vec<HashMap<String, String>> {
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let (mut row, mut field, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => {
-                assert!(field.is_empty(), "a quote inside an unquoted field");
-                quoted = true;
-            }
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {
-                assert_eq!(chars.next(), Some('\n'), "rows end in CRLF");
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, '\n') => panic!("a bare LF outside quotes"),
-            (false, c) => field.push(c),
-        }
-    }
-    assert!(!quoted && field.is_empty() && row.is_empty(), "the file ends with a whole row");
+    assert!(text.ends_with("\r\n"), "the file ends with a whole row");
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+    let mut rows: Vec<Vec<String>> =
+        reader.records().map(|r| r.expect("well-formed CSV").iter().map(str::to_string).collect()).collect();
+    let bare_lf = |s: &str| s.matches('\n').count() - s.matches("\r\n").count();
+    let in_fields: usize = rows.iter().flatten().map(|f| bare_lf(f)).sum();
+    assert_eq!(bare_lf(text), in_fields, "no row ends in a bare LF");
     let header = rows.remove(0);
     assert_eq!(header, CSV_COLUMNS, "the header row");
     rows.into_iter()
