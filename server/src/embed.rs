@@ -115,15 +115,7 @@ pub fn embed_ref(token_id: Uuid) -> String {
 pub fn token_from_cookie(headers: &HeaderMap, reference: &str) -> Option<String> {
     let id = reference.strip_prefix(EMBED_REF_PREFIX)?;
     let name = format!("{COOKIE_PREFIX}{id}");
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| v.starts_with(TOKEN_PREFIX))
+    crate::cookies::value(headers, &name).filter(|v| v.starts_with(TOKEN_PREFIX)).map(str::to_string)
 }
 
 /// In front of `/embed`: a request carrying a token (`GET ?token=…`, or a

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::toolbar::ApplyFilter;
+use super::apply_filter::ApplyFilter;
 use crate::model::filter::{check_country, check_ip, format_date_time, parse_date_time};
 use crate::model::{TimelineFilter, Within};
 

@@ -1,9 +1,11 @@
 //! One file per visible thing on the timeline.
 
 mod actor;
+mod apply_filter;
 mod badge;
 mod chain_badge;
 mod changes;
+mod embed_mode;
 mod entity;
 mod entry;
 mod export_menu;
@@ -19,6 +21,7 @@ pub use actor::ActorCell;
 pub use badge::ActionBadge;
 pub use chain_badge::ChainBadge;
 pub use changes::{ChangesTree, InitialValues, SnapshotTable, value_view};
+pub use embed_mode::EmbedMode;
 pub use entity::EntityCell;
 pub use entry::EntryRow;
 pub use export_menu::ExportMenu;

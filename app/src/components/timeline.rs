@@ -2,9 +2,11 @@ use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use super::apply_filter::ApplyFilter;
+use super::embed_mode::{EmbedMode, embed_refusal};
 use super::filters::ActiveFilters;
 use super::live::{NewEvents, NewEventsPill, live_head, newer};
-use super::toolbar::{ApplyFilter, Controls};
+use super::toolbar::Controls;
 use super::{EntryRow, Toolbar};
 use crate::api::{count_events, entity_types, list_actors, list_events};
 use crate::error::AppError;
@@ -116,7 +118,7 @@ pub fn Timeline(
 
     view! {
         <section class="timeline-panel">
-            {view! { <Toolbar org filter types pending=pending.read_only() controls zone /> }.into_any()}
+            {view! { <Toolbar org filter types pending=pending.read_only() controls zone apply=apply.clone() /> }.into_any()}
             {view! {
                 <ActiveFilters filter apply actor_name=Signal::derive(move || actor_names.get().unwrap_or_default()) />
             }
@@ -210,8 +212,8 @@ pub fn thousands(n: u64) -> String {
 /// Why the timeline is not shown, in words, with the way forward.
 #[component]
 fn LoadError(err: AppError, retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
-    if use_context::<crate::pages::EmbedMode>().is_some() {
-        let text = crate::pages::embed_refusal(&err);
+    if use_context::<EmbedMode>().is_some() {
+        let text = embed_refusal(&err);
         return view! { <div class="notice error" role="alert"><p>{text}</p></div> }.into_any();
     }
     match err {

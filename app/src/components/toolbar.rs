@@ -1,9 +1,8 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_location, use_navigate};
 
+use super::apply_filter::ApplyFilter;
 use super::filters::{DateRange, MoreFilters, MultiSelect, Options};
 use crate::api::list_actors;
 use crate::error::AppError;
@@ -11,29 +10,6 @@ use crate::model::{ACTION_TYPES, TimelineFilter, entity_type_label, query};
 
 /// How long typing must pause before the search runs.
 const SEARCH_DEBOUNCE: Duration = Duration::from_millis(250);
-
-/// Writes a filter into the URL: the one place the timeline's filter lives.
-/// `replace` for typing (no history entry per keystroke); a menu choice
-/// pushes one so Back returns to the previous view.
-#[derive(Clone)]
-pub struct ApplyFilter(std::sync::Arc<dyn Fn(TimelineFilter, bool) + Send + Sync>);
-
-impl ApplyFilter {
-    pub fn new() -> ApplyFilter {
-        let navigate = use_navigate();
-        let location = use_location();
-        ApplyFilter(std::sync::Arc::new(move |f: TimelineFilter, replace: bool| {
-            let query = f.normalized().to_query();
-            let path = location.pathname.get_untracked();
-            let url = if query.is_empty() { path } else { format!("{path}?{query}") };
-            navigate(&url, NavigateOptions { replace, scroll: false, ..Default::default() });
-        }))
-    }
-
-    pub fn call(&self, f: TimelineFilter, replace: bool) {
-        (self.0)(f, replace)
-    }
-}
 
 /// Which controls a timeline shows (an embedded or record timeline may
 /// hide some; the server applies its scope regardless).
@@ -74,8 +50,9 @@ pub fn Toolbar(
     controls: Controls,
     /// The viewer's zone, which typed or picked dates are read in.
     zone: Signal<String>,
+    /// The timeline's way of changing its filter (the URL).
+    apply: ApplyFilter,
 ) -> impl IntoView {
-    let apply = ApplyFilter::new();
     super::filters::close_menus_on_outside_click();
 
     // What is in the search box; runs ahead of the URL while typing.

@@ -3,8 +3,7 @@ use leptos_meta::Script;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::current_viewer;
-use crate::components::{Controls, Timeline};
-use crate::error::AppError;
+use crate::components::{Controls, EmbedMode, Timeline};
 
 /// The timeline for another product's page, at `/embed?view=<token id>`
 /// (the server swaps the framed `/embed?token=…` for it, keeping the token
@@ -51,22 +50,6 @@ pub fn EmbedPage() -> impl IntoView {
 fn embed_org(view: &str) -> String {
     let id = if view.len() == 32 && view.bytes().all(|b| b.is_ascii_hexdigit()) { view } else { "" };
     format!("{}{id}", crate::api::EMBED_REF_PREFIX)
-}
-
-/// Present in context inside an embed: error messages speak of the embed's
-/// link rather than of a sign-in.
-#[derive(Clone, Copy)]
-pub struct EmbedMode;
-
-/// What an embed says when its token is refused.
-pub fn embed_refusal(err: &AppError) -> &'static str {
-    match err {
-        AppError::Unauthenticated => {
-            "This embedded timeline has expired or its link is not valid. Reload the page that shows it."
-        }
-        AppError::NotFound(_) => "This embedded timeline's organisation no longer exists.",
-        _ => "The timeline could not be loaded. Try again shortly.",
-    }
 }
 
 /// The embed's theme, checked value by value so nothing from the URL

@@ -3,7 +3,7 @@ mod login;
 mod record;
 mod timeline;
 
-pub use embed::{EmbedMode, EmbedPage, embed_refusal};
+pub use embed::EmbedPage;
 pub use login::LoginPage;
 pub use record::RecordHistoryPage;
 pub use timeline::TimelinePage;

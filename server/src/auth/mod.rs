@@ -27,13 +27,5 @@ pub const SESSION_COOKIE: &str = "atl_session";
 
 /// The session token in a request's Cookie header, if any.
 pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| !v.is_empty())
+    crate::cookies::value(headers, SESSION_COOKIE).filter(|v| !v.is_empty()).map(str::to_string)
 }

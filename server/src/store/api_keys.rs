@@ -48,7 +48,7 @@ pub enum ApiKeyError {
     #[error("an API key name must be 1 to 200 characters, without NUL")]
     InvalidName,
     #[error("the operating system gave no random bytes: {0}")]
-    Random(getrandom::Error),
+    Random(std::io::Error),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -192,7 +192,7 @@ fn new_secret() -> Result<String, ApiKeyError> {
     secret.push_str(KEY_PREFIX);
     let mut buf = [0u8; 64];
     while secret.len() < KEY_PREFIX.len() + SECRET_CHARS {
-        getrandom::fill(&mut buf).map_err(ApiKeyError::Random)?;
+        crate::random::fill(&mut buf).map_err(ApiKeyError::Random)?;
         for b in buf.iter().filter(|b| **b < 248) {
             if secret.len() == KEY_PREFIX.len() + SECRET_CHARS {
                 break;
