@@ -48,6 +48,19 @@ pub const SINCE_BUDGET_BYTES: usize = 1024 * 1024;
 /// The same for one export batch: an export holds one batch at a time.
 pub const EXPORT_BATCH_BUDGET_BYTES: usize = 8 * 1024 * 1024;
 
+/// Longest text of each event field, in characters: generous for real
+/// data, small enough that one field cannot dominate a row or a timeline
+/// line. What the API's validator enforces, what the OpenAPI document states (a test holds the
+/// two together) and what the table's CHECK constraints allow.
+pub const MAX_ID_CHARS: usize = 200;
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_ENTITY_NAME_CHARS: usize = 500;
+pub const MAX_ACTION_CHARS: usize = 100;
+pub const MAX_TYPE_CHARS: usize = 100;
+pub const MAX_EMAIL_CHARS: usize = 320;
+pub const MAX_URL_CHARS: usize = 2048;
+pub const MAX_USER_AGENT_CHARS: usize = 1000;
+
 /// One value over a limit: where (relative to the checked document, e.g.
 /// `.a.b[3]`) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]

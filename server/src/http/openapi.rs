@@ -3,9 +3,9 @@
 //!
 //! Requests are checked by hand (`validate`, the filter parser, the token
 //! endpoint) to report every problem with its path, so the request schemas
-//! are not derived from types: `wire` and `filters` restate the checks as
-//! JSON Schema, and replace the derived placeholders below when the
-//! document is rendered. The campaign (`scripts/attack.sh`) holds the server
+//! are not derived from types: `wire` and `filters` state the checks as
+//! JSON Schema, with the validator's own limits (`app::model::limits`), and
+//! replace the placeholders below when the document is rendered. The campaign (`scripts/attack.sh`) holds the server
 //! to the document with schemathesis; unit tests here run the documented
 //! example through the validator and pin the rules that are easy to drift.
 
@@ -41,7 +41,7 @@ use super::events::Accepted;
         super::viewer_tokens::mint_token
     ),
     components(schemas(
-        IngestRequest, EventBatch, Event, Actor, ActorKind, Entity, Changes, Context, Accepted, ErrorBody,
+        IngestRequest, EventBatch, Event, Actor, Entity, Changes, Context, Accepted, ErrorBody,
         ErrorDetail, FieldError, super::verify::Verification, super::viewer_tokens::MintRequest,
         super::viewer_tokens::MintedToken
     )),
@@ -110,10 +110,6 @@ fn exact_inputs(doc: &mut Value, year: i32) {
     ] {
         schemas[name] = schema;
     }
-    if let Some(schemas) = schemas.as_object_mut() {
-        // ActorKind is inlined as an enum on Actor.kind.
-        schemas.remove("ActorKind");
-    }
     let paths = &mut doc["paths"];
     if let Some(params) = paths["/api/v1/events/export"]["get"]["parameters"].as_array_mut() {
         for param in params {
@@ -151,18 +147,18 @@ pub enum IngestRequest {
     One(Box<Event>),
 }
 
-/// 1 to 1000 events, stored together or not at all.
+// The request schemas by name. Each is a placeholder: `exact_inputs`
+// replaces it with the exact schema from `wire`, which states the
+// validator's own rules and limits (`app::model::limits`), so the document
+// and the validator cannot drift apart; only the names, the references
+// between them and the example are taken from here.
+
 #[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct EventBatch {
-    #[schema(min_items = 1, max_items = 1000)]
     pub events: Vec<Event>,
 }
 
-/// An audit event as a program sends it. The server sets the id (UUIDv7)
-/// and the org (from the API key). Unknown fields are refused.
 #[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "occurred_at": "2026-01-15T09:00:00Z",
     "actor": {"kind": "user", "id": "usr_42", "name": "Alice Example", "email": "alice@example.com"},
@@ -174,108 +170,23 @@ pub struct EventBatch {
     "external_id": "evt_01HZX3"
 }))]
 pub struct Event {
-    /// When it happened, RFC 3339. Not more than 24 hours ahead of the
-    /// server's clock, not before 2000-01-01.
-    pub occurred_at: chrono::DateTime<chrono::Utc>,
     pub actor: Actor,
-    /// Dotted lower snake_case `resource.verb`.
-    #[schema(
-        pattern = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$",
-        max_length = 100,
-        example = "invoice.update"
-    )]
-    pub action: String,
     pub entity: Entity,
     pub changes: Option<Changes>,
     pub context: Option<Context>,
-    /// Free-form; secrets (keys such as `password`, `token`, `api_key`) and
-    /// binary values are replaced before storing.
-    #[schema(value_type = Option<Object>)]
-    pub metadata: Option<Value>,
-    /// Your own id for the event, unique per org: a second event with it is
-    /// refused (409), so a retried send cannot store it twice.
-    #[schema(max_length = 200)]
-    pub external_id: Option<String>,
-}
-
-/// Who did it.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Actor {
-    pub kind: ActorKind,
-    #[schema(max_length = 200, example = "usr_42")]
-    pub id: String,
-    #[schema(max_length = 200, example = "Alice Example")]
-    pub name: String,
-    #[schema(max_length = 320)]
-    pub email: Option<String>,
-    /// An `https://` URL (printable ASCII, no user-info), or one of this
-    /// server's identicons, `/avatars/<key>.svg`.
-    #[schema(
-        max_length = 2048,
-        pattern = r"^(https://[\x21\x22\x24-\x2e\x30-\x39\x3b-\x3e\x41-\x5b\x5d-\x7e][\x21\x22\x24-\x2e\x30-\x3e\x41-\x5b\x5d-\x7e]*([/?#][\x21-\x5b\x5d-\x7e]*)?|/avatars/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.svg)$"
-    )]
-    pub avatar: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActorKind {
-    User,
-    System,
-    ApiKey,
-    Integration,
-}
+pub struct Actor {}
 
-/// The record acted on.
 #[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Entity {
-    /// Lower snake_case category, e.g. `invoice`, `api_key`.
-    #[serde(rename = "type")]
-    #[schema(pattern = r"^[a-z][a-z0-9_]*$", max_length = 100, example = "invoice")]
-    pub entity_type: String,
-    #[schema(max_length = 200, example = "inv_1042")]
-    pub id: String,
-    /// What the timeline shows, e.g. `INV-1042`.
-    #[schema(max_length = 500)]
-    pub name: Option<String>,
-}
+pub struct Entity {}
 
-/// What changed: exactly one of `diff`, `snapshot` or `initial`.
 #[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Changes {
-    /// For updates: field → `{"old": …, "new": …}` (either side may be left
-    /// out for an added or removed field), or `{"fields": {…}}` for a nested
-    /// object.
-    #[schema(value_type = Option<Object>)]
-    pub diff: Option<Value>,
-    /// For deletes: the record's final field values.
-    #[schema(value_type = Option<Object>)]
-    pub snapshot: Option<Value>,
-    /// For creates: the initial field values.
-    #[schema(value_type = Option<Object>)]
-    pub initial: Option<Value>,
-}
+pub struct Changes {}
 
-/// Where the request came from.
 #[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Context {
-    /// IPv4 or IPv6 address.
-    #[schema(example = "203.0.113.7")]
-    pub ip: Option<String>,
-    #[schema(max_length = 1000)]
-    pub user_agent: Option<String>,
-    #[schema(max_length = 200)]
-    pub session_id: Option<String>,
-    #[schema(max_length = 200)]
-    pub request_id: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    #[schema(min_length = 2, max_length = 2, example = "GB")]
-    pub country: Option<String>,
-}
+pub struct Context {}
 
 #[cfg(test)]
 mod tests {
@@ -312,5 +223,67 @@ mod tests {
             export["responses"]["400"]["content"]["application/json"]["schema"]["$ref"],
             "#/components/schemas/ErrorBody"
         );
+    }
+
+    /// Every text limit the document states is the one the validator
+    /// enforces: the example event with that field at the limit is
+    /// accepted, one character over it is refused naming the field.
+    #[test]
+    fn every_documented_text_limit_is_the_validators() {
+        use app::model::limits::*;
+        let doc: Value = serde_json::from_str(&DOCUMENT).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let example = schemas["Event"]["example"].clone();
+        let cases: [(&str, &str, &str, usize); 11] = [
+            ("Actor", "id", "/actor/id", MAX_ID_CHARS),
+            ("Actor", "name", "/actor/name", MAX_NAME_CHARS),
+            ("Actor", "email", "/actor/email", MAX_EMAIL_CHARS),
+            ("Entity", "id", "/entity/id", MAX_ID_CHARS),
+            ("Entity", "name", "/entity/name", MAX_ENTITY_NAME_CHARS),
+            ("Entity", "type", "/entity/type", MAX_TYPE_CHARS),
+            ("Event", "action", "/action", MAX_ACTION_CHARS),
+            ("Event", "external_id", "/external_id", MAX_ID_CHARS),
+            ("Context", "user_agent", "/context/user_agent", MAX_USER_AGENT_CHARS),
+            ("Context", "session_id", "/context/session_id", MAX_ID_CHARS),
+            ("Context", "request_id", "/context/request_id", MAX_ID_CHARS),
+        ];
+        let ingest = |event: Value| {
+            super::super::validate::ingest_request(
+                event,
+                uuid::Uuid::nil(),
+                &super::super::Limits::default(),
+                chrono::Utc::now(),
+            )
+        };
+        for (schema, property, pointer, limit) in cases {
+            // A required field states it directly, an optional one on the
+            // string branch of its `anyOf`.
+            let property_schema = &schemas[schema]["properties"][property];
+            let documented = property_schema["maxLength"].as_u64().or_else(|| {
+                property_schema["anyOf"].as_array()?.iter().find_map(|branch| branch["maxLength"].as_u64())
+            });
+            assert_eq!(documented, Some(limit as u64), "{schema}.{property} in the document");
+            // A value of the field's own shape, `limit` characters long.
+            let value = |n: usize| match property {
+                "action" => format!("a.{}", "b".repeat(n - 2)),
+                "type" => "t".repeat(n),
+                "email" => format!("{}@x.example", "a".repeat(n - 10)),
+                _ => "x".repeat(n),
+            };
+            let mut event = example.clone();
+            let set = |event: &mut Value, text: String| {
+                let slot = pointer.trim_start_matches('/').split('/').fold(event, |v, key| &mut v[key]);
+                *slot = text.into();
+            };
+            set(&mut event, value(limit));
+            assert!(ingest(event.clone()).is_ok(), "{pointer} at {limit} characters is accepted");
+            set(&mut event, value(limit + 1));
+            let refused = format!("{:?}", ingest(event).err());
+            let field = pointer.trim_start_matches('/').replace('/', ".");
+            assert!(
+                refused.contains(&field),
+                "{pointer} over {limit} characters is refused naming it: {refused}"
+            );
+        }
     }
 }

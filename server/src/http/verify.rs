@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{ApiContext, ApiError};
+use crate::chain::VerifyReport;
 use crate::store::ApiKeyAuth;
 
 /// The outcome of a verification.
@@ -54,13 +55,22 @@ pub async fn verify(
         .admit_as(app::api::Work::Verify, caller.org_id, &format!("key:{}", caller.key_id))
         .map_err(ApiError::Busy)?;
     let report = crate::chain::verify_org_trusting(&api.reads, caller.org_id, &api.trusted_keys).await?;
-    Ok(Json(Verification {
-        ok: report.is_ok(),
-        verified_through: report.verified_through,
-        checkpoints: report.checkpoints,
-        first_bad_seq: report.fault.as_ref().map(|f| f.seq),
-        reason: report.fault.as_ref().map(|f| f.reason.clone()),
-        summary: report.to_string(),
-        checked_at: report.checked_at,
-    }))
+    Ok(Json(Verification::from(&report)))
+}
+
+/// The API's answer is the report in the documented wire shape: what a
+/// client checks (`ok`), where the chain broke, and the report's own
+/// one-line summary.
+impl From<&VerifyReport> for Verification {
+    fn from(report: &VerifyReport) -> Verification {
+        Verification {
+            ok: report.is_ok(),
+            verified_through: report.verified_through,
+            checkpoints: report.checkpoints,
+            first_bad_seq: report.fault.as_ref().map(|f| f.seq),
+            reason: report.fault.as_ref().map(|f| f.reason.clone()),
+            summary: report.to_string(),
+            checked_at: report.checked_at,
+        }
+    }
 }

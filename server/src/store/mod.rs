@@ -122,23 +122,14 @@ impl AuditStore for PgAuditStore {
 
     async fn chain_status(&self, org_id: Uuid) -> Result<Option<ChainStatus>, StoreError> {
         let report = crate::chain::latest_verification(&self.pool, org_id).await.map_err(store_error)?;
-        Ok(report.map(|r| chain_status(&r)))
+        Ok(report.map(|r| r.status()))
     }
 
     async fn verify_chain(&self, org_id: Uuid) -> Result<ChainStatus, StoreError> {
         let report = crate::chain::verify_org_trusting(&self.pool, org_id, &self.trusted_keys)
             .await
             .map_err(store_error)?;
-        Ok(chain_status(&report))
-    }
-}
-
-fn chain_status(report: &crate::chain::VerifyReport) -> ChainStatus {
-    ChainStatus {
-        verified_through: report.verified_through,
-        checkpoints: report.checkpoints,
-        broken_at: report.fault.as_ref().map(|f| (f.seq, f.reason.clone())),
-        checked_at: report.checked_at,
+        Ok(report.status())
     }
 }
 

@@ -9,6 +9,11 @@
 //! byte budgets, nesting depth, unique external ids) are in the prose and
 //! answered with the status the document lists for them.
 
+use app::model::ActorKind;
+use app::model::limits::{
+    MAX_ACTION_CHARS, MAX_EMAIL_CHARS, MAX_ENTITY_NAME_CHARS, MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TYPE_CHARS,
+    MAX_URL_CHARS, MAX_USER_AGENT_CHARS,
+};
 use serde_json::{Value, json};
 
 /// What Rust's `str::trim` removes: the Unicode White_Space characters.
@@ -175,14 +180,14 @@ pub fn actor() -> Value {
         "required": ["kind", "id", "name"],
         "additionalProperties": false,
         "properties": {
-            "kind": {"type": "string", "enum": ["user", "system", "api_key", "integration"]},
-            "id": required_text(200, "The actor's id in your system, e.g. `usr_42`."),
-            "name": required_text(200, "What the timeline shows, e.g. `Alice Example`."),
-            "email": optional_text(320, "Shown beside the name."),
+            "kind": {"type": "string", "enum": ActorKind::ALL.map(ActorKind::as_str)},
+            "id": required_text(MAX_ID_CHARS, "The actor's id in your system, e.g. `usr_42`."),
+            "name": required_text(MAX_NAME_CHARS, "What the timeline shows, e.g. `Alice Example`."),
+            "email": optional_text(MAX_EMAIL_CHARS, "Shown beside the name."),
             // What `app::model::is_allowed_avatar` admits, as a pattern.
             "avatar": optional_pattern(
                 r"^(https://[\x21\x22\x24-\x2e\x30-\x39\x3b-\x3e\x41-\x5b\x5d-\x7e][\x21\x22\x24-\x2e\x30-\x3e\x41-\x5b\x5d-\x7e]*([/?#][\x21-\x5b\x5d-\x7e]*)?|/avatars/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.svg)$",
-                2048,
+                MAX_URL_CHARS,
                 "An https URL, or one of this server's identicons, `/avatars/<key>.svg`.",
             ),
         },
@@ -198,12 +203,12 @@ pub fn entity() -> Value {
         "properties": {
             "type": {
                 "type": "string",
-                "maxLength": 100,
+                "maxLength": MAX_TYPE_CHARS,
                 "pattern": "^[a-z][a-z0-9_]*$",
                 "description": "Lower snake_case category, e.g. `invoice`, `api_key`.",
             },
-            "id": required_text(200, "The record's id, e.g. `inv_1042`."),
-            "name": optional_text(500, "What the timeline shows, e.g. `INV-1042`."),
+            "id": required_text(MAX_ID_CHARS, "The record's id, e.g. `inv_1042`."),
+            "name": optional_text(MAX_ENTITY_NAME_CHARS, "What the timeline shows, e.g. `INV-1042`."),
         },
     })
 }
@@ -223,9 +228,9 @@ pub fn context() -> Value {
                 ],
                 "description": "IPv4 or IPv6 address (stored in canonical form).",
             },
-            "user_agent": optional_text(1000, "The client's User-Agent."),
-            "session_id": optional_text(200, "Your session id."),
-            "request_id": optional_text(200, "Your request id."),
+            "user_agent": optional_text(MAX_USER_AGENT_CHARS, "The client's User-Agent."),
+            "session_id": optional_text(MAX_ID_CHARS, "Your session id."),
+            "request_id": optional_text(MAX_ID_CHARS, "Your request id."),
             "country": optional_pattern("^[A-Za-z]{2}$", 100, "ISO 3166-1 alpha-2, e.g. `GB` (stored upper case)."),
         },
     })
@@ -247,7 +252,7 @@ pub fn event(year: i32, example: Value) -> Value {
             "actor": {"$ref": "#/components/schemas/Actor"},
             "action": {
                 "type": "string",
-                "maxLength": 100,
+                "maxLength": MAX_ACTION_CHARS,
                 "pattern": "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$",
                 "description": "Dotted lower snake_case `resource.verb`, e.g. `invoice.update`.",
             },
@@ -260,7 +265,7 @@ pub fn event(year: i32, example: Value) -> Value {
                                 values are replaced before storing.",
             },
             "external_id": optional_text(
-                200,
+                MAX_ID_CHARS,
                 "Your own id for the event, unique per org: a second event with it is refused (409), so \
                  a retried send cannot store it twice.",
             ),

@@ -40,6 +40,12 @@ use uuid::Uuid;
 use super::signing::key_id;
 use super::{CanonicalEvent, Checkpoint, GENESIS, Head};
 
+mod checkpoints;
+mod walk;
+
+use checkpoints::check_checkpoints;
+use walk::walk_chain;
+
 /// How far from its seq verify looks for the seq an out-of-place event was
 /// written at. Each try is one hash (a few microseconds), and only after the
 /// first failure.
@@ -112,6 +118,17 @@ pub struct VerifyReport {
 impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.fault.is_none()
+    }
+
+    /// The report as the timeline's integrity badge shows it (the model's
+    /// shape, which the browser decodes too).
+    pub fn status(&self) -> app::model::ChainStatus {
+        app::model::ChainStatus {
+            verified_through: self.verified_through,
+            checkpoints: self.checkpoints,
+            broken_at: self.fault.as_ref().map(|f| (f.seq, f.reason.clone())),
+            checked_at: self.checked_at,
+        }
     }
 }
 
@@ -342,324 +359,6 @@ async fn registered_keys(conn: &mut PgConnection) -> Result<Keys, sqlx::Error> {
         }
     }
     Ok(Keys::Registered { keys, mismatched })
-}
-
-/// What the walk down the events found.
-struct Walk {
-    /// The last seq of the unbroken chain from 1.
-    verified_through: i64,
-    fault: Option<ChainFault>,
-}
-
-async fn walk_chain(conn: &mut PgConnection, org_id: Uuid, head: Option<Head>) -> Result<Walk, sqlx::Error> {
-    // ORDER BY seq walks audit_events_chain; NULL seqs (rows that were
-    // never chained) come last.
-    let sql = format!("SELECT {} FROM audit_events WHERE org_id = $1 ORDER BY seq", StoredEvent::COLUMNS);
-    let mut rows = sqlx::query_as::<_, StoredEvent>(&sql).bind(org_id).fetch(&mut *conn);
-    let mut expected = 1;
-    let mut prev = GENESIS;
-    let mut buf = Vec::with_capacity(1024);
-    let fault = loop {
-        let Some(row) = rows.try_next().await? else { break None };
-        match step(&row, expected, &prev, head, &mut buf) {
-            Step::Linked(hash) => {
-                prev = hash;
-                expected += 1;
-            }
-            Step::Broken(fault) => break Some(fault),
-            Step::WrittenLater { seq, written_as } => {
-                // Swapped, or the events in between removed and the rest
-                // renumbered? The next event tells: after a swap it is back
-                // in place (or is the swap's other half); after a
-                // renumbering it is shifted too.
-                let next = rows.try_next().await?;
-                let back_in_place = next.as_ref().is_some_and(|n| {
-                    n.seq.is_some_and(|s| n.was_written_as(s, &mut buf) || n.was_written_as(seq, &mut buf))
-                });
-                break Some(if back_in_place && written_as == seq + 1 {
-                    ChainFault::new(
-                        seq,
-                        FaultKind::Reordered,
-                        format!("the events at seq {seq} and {written_as} were swapped"),
-                    )
-                } else if back_in_place {
-                    ChainFault::new(
-                        seq,
-                        FaultKind::Reordered,
-                        format!(
-                            "the event at seq {seq} was written as seq {written_as}: events were reordered"
-                        ),
-                    )
-                } else {
-                    ChainFault::new(
-                        seq,
-                        FaultKind::Deleted,
-                        format!(
-                            "the event at seq {seq} was written as seq {written_as}: {} removed and the later \
-                             events renumbered",
-                            seq_range(seq, written_as - 1, "was", "were")
-                        ),
-                    )
-                });
-            }
-        }
-    };
-    drop(rows);
-    let verified_through = expected - 1;
-    let fault = fault.or_else(|| match head {
-        Some(head) if head.seq > verified_through => Some(ChainFault::new(
-            verified_through + 1,
-            FaultKind::Deleted,
-            format!(
-                "{} missing: the chain ends at seq {verified_through} but its head is at seq {}",
-                seq_range(verified_through + 1, head.seq, "is", "are"),
-                head.seq
-            ),
-        )),
-        Some(head) if head.hash != prev => Some(ChainFault::new(
-            verified_through.max(1),
-            FaultKind::Modified,
-            format!(
-                "the chain head does not match the event at seq {verified_through}: one of them was replaced"
-            ),
-        )),
-        _ => None,
-    });
-    Ok(Walk { verified_through, fault })
-}
-
-enum Step {
-    /// The event is in place; its hash is the next link.
-    Linked([u8; 32]),
-    Broken(ChainFault),
-    /// The event at `seq` is intact but was written as a later seq.
-    WrittenLater {
-        seq: i64,
-        written_as: i64,
-    },
-}
-
-/// Checks the event read where `expected` should be, after `prev`.
-fn step(row: &StoredEvent, expected: i64, prev: &[u8; 32], head: Option<Head>, buf: &mut Vec<u8>) -> Step {
-    let broken = |seq, kind, reason: String| Step::Broken(ChainFault::new(seq, kind, reason));
-    let Some(seq) = row.seq else {
-        return broken(
-            expected,
-            FaultKind::Inserted,
-            format!("event {} has no seq: it was not written through the chain", row.id),
-        );
-    };
-    if seq < expected {
-        return broken(seq, FaultKind::Inserted, format!("a second event ({}) claims seq {seq}", row.id));
-    }
-    if seq > expected {
-        return broken(
-            expected,
-            FaultKind::Deleted,
-            format!("{} missing", seq_range(expected, seq - 1, "is", "are")),
-        );
-    }
-    match head {
-        None => {
-            return broken(
-                seq,
-                FaultKind::Inserted,
-                "the org has events but no chain head: they were not written through the chain".into(),
-            );
-        }
-        Some(head) if seq > head.seq => {
-            return broken(
-                seq,
-                FaultKind::Inserted,
-                format!(
-                    "seq {seq} is past the chain head (seq {}): it was added without going through the chain",
-                    head.seq
-                ),
-            );
-        }
-        Some(_) => {}
-    }
-    let Some((stored_prev, stored_hash)) = row.stored_links() else {
-        return broken(seq, FaultKind::Modified, format!("the event at seq {seq} has no valid hash"));
-    };
-    let intact = match row.canonical(seq).hash(&stored_prev, buf) {
-        Ok(hash) => hash == stored_hash,
-        Err(err) => {
-            return broken(
-                seq,
-                FaultKind::Modified,
-                format!("the event at seq {seq} cannot be hashed: {err}"),
-            );
-        }
-    };
-    let linked = stored_prev == *prev;
-    let link_target = if seq == 1 { "the chain's start".to_string() } else { format!("seq {}", seq - 1) };
-    match (intact, linked) {
-        (true, true) => Step::Linked(stored_hash),
-        (true, false) => broken(
-            seq,
-            FaultKind::Inserted,
-            format!(
-                "the event at seq {seq} does not link to {link_target} (its prev_hash is not that hash): \
-                 one of them was inserted or replaced"
-            ),
-        ),
-        (false, true) => broken(
-            seq,
-            FaultKind::Modified,
-            format!("the event at seq {seq} does not match its hash: a stored field was changed"),
-        ),
-        (false, false) => match find_written_seq(row, seq, buf) {
-            // Pushed back: whatever now sits between where it was written
-            // and where it is was put there later.
-            Some(written_as) if written_as < seq => broken(
-                written_as,
-                FaultKind::Inserted,
-                format!(
-                    "{} inserted: the event now at seq {seq} was written as seq {written_as}",
-                    seq_range(written_as, seq - 1, "was", "were")
-                ),
-            ),
-            Some(written_as) => Step::WrittenLater { seq, written_as },
-            None => broken(
-                seq,
-                FaultKind::Modified,
-                format!(
-                    "the event at seq {seq} matches neither its hash nor its place in the chain: \
-                     it was changed or replaced"
-                ),
-            ),
-        },
-    }
-}
-
-/// The seq near `seq` that `row` was written as, if it is intact and was
-/// merely moved. Nearest first.
-fn find_written_seq(row: &StoredEvent, seq: i64, buf: &mut Vec<u8>) -> Option<i64> {
-    (1..=MOVED_SEARCH_WINDOW)
-        .flat_map(|d| [seq + d, seq - d])
-        .filter(|&s| s >= 1)
-        .find(|&s| row.was_written_as(s, buf))
-}
-
-fn seq_range(from: i64, to: i64, one: &str, many: &str) -> String {
-    if from == to { format!("seq {from} {one}") } else { format!("seq {from} to {to} {many}") }
-}
-
-/// What checking the checkpoints found.
-struct Checks {
-    /// Checkpoints that checked out.
-    count: i64,
-    /// The last seq known good when `fault` is set: the latest checkpoint
-    /// that agreed with the chain before it.
-    verified_through: i64,
-    fault: Option<ChainFault>,
-}
-
-#[derive(sqlx::FromRow)]
-struct CheckpointRow {
-    seq: i64,
-    hash: Vec<u8>,
-    signed_at: DateTime<Utc>,
-    key_id: String,
-    signature: Vec<u8>,
-    chain_hash: Option<Vec<u8>>,
-}
-
-async fn check_checkpoints(
-    conn: &mut PgConnection,
-    org_id: Uuid,
-    keys: &Keys,
-    walk: &Walk,
-) -> Result<Checks, sqlx::Error> {
-    // Checkpoints past a broken link cannot change the first bad seq.
-    let limit = walk.fault.as_ref().map_or(i64::MAX, |f| f.seq);
-    // Streamed too: one checkpoint per thousand events is still many on a
-    // large chain. The stored hash at a checkpoint's seq is the recomputed
-    // one wherever the walk got to.
-    let mut rows = sqlx::query_as::<_, CheckpointRow>(
-        "SELECT c.seq, c.hash, c.signed_at, c.key_id, c.signature, e.hash AS chain_hash \
-           FROM chain_checkpoints c \
-           LEFT JOIN audit_events e ON e.org_id = c.org_id AND e.seq = c.seq \
-          WHERE c.org_id = $1 AND c.seq < $2 \
-          ORDER BY c.seq",
-    )
-    .bind(org_id)
-    .bind(limit)
-    .fetch(conn);
-    let mut count = 0;
-    let mut last_good = 0;
-    while let Some(row) = rows.try_next().await? {
-        let fault = |kind, reason: String| Checks {
-            count,
-            verified_through: last_good.max(0),
-            fault: Some(ChainFault::new(row.seq, kind, reason)),
-        };
-        let (Ok(hash), Ok(signature)) =
-            (<[u8; 32]>::try_from(row.hash.as_slice()), <[u8; 64]>::try_from(row.signature.as_slice()))
-        else {
-            return Ok(fault(
-                FaultKind::Checkpoint,
-                format!("the checkpoint at seq {} is malformed", row.seq),
-            ));
-        };
-        let checkpoint = Checkpoint {
-            org_id,
-            seq: row.seq,
-            hash,
-            signed_at: row.signed_at,
-            key_id: row.key_id,
-            signature,
-        };
-        let key = match keys.lookup(&checkpoint.key_id) {
-            Ok(key) => key,
-            Err(why) => {
-                return Ok(fault(
-                    FaultKind::Checkpoint,
-                    format!("the checkpoint at seq {} cannot be checked: {why}", row.seq),
-                ));
-            }
-        };
-        if !checkpoint.is_signed_by(key) {
-            return Ok(fault(
-                FaultKind::Checkpoint,
-                format!(
-                    "the signature of the checkpoint at seq {} is not valid: it was forged or changed",
-                    row.seq
-                ),
-            ));
-        }
-        if row.seq > walk.verified_through {
-            let end = walk.verified_through;
-            return Ok(Checks {
-                count,
-                verified_through: last_good,
-                fault: Some(ChainFault::new(
-                    end + 1,
-                    FaultKind::Deleted,
-                    format!(
-                        "a checkpoint was signed at seq {} but the chain ends at seq {end}: events were removed",
-                        row.seq
-                    ),
-                )),
-            });
-        }
-        if row.chain_hash.as_deref() != Some(hash.as_slice()) {
-            return Ok(fault(
-                FaultKind::Checkpoint,
-                format!(
-                    "the signed checkpoint at seq {} does not match the chain: events between seq {} and {} \
-                     were changed and the chain recomputed after it was signed",
-                    row.seq,
-                    last_good + 1,
-                    row.seq
-                ),
-            ));
-        }
-        count += 1;
-        last_good = row.seq;
-    }
-    Ok(Checks { count, verified_through: last_good, fault: None })
 }
 
 async fn record(pool: &PgPool, report: &VerifyReport) -> Result<(), sqlx::Error> {
