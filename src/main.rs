@@ -333,7 +333,7 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
         secure_cookies: args.secure_cookies,
     };
 
-    let site_root = args.site_root.clone().unwrap_or_else(default_site_root);
+    let site_root = args.site_root.clone().unwrap_or_else(server::default_site_root);
     let options = LeptosOptions::builder()
         .output_name("audit-timeline")
         .site_root(site_root.to_string_lossy().to_string())
@@ -477,16 +477,6 @@ async fn api_key(db: &Database, command: &ApiKeyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `target/site` next to the binary's profile directory (where the build
-/// script puts it), else `./target/site`.
-fn default_site_root() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(|target| target.join("site")))
-        .filter(|p| p.join("pkg").is_dir())
-        .unwrap_or_else(|| PathBuf::from("target/site"))
 }
 
 async fn shutdown_signal() {

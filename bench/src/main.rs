@@ -124,20 +124,10 @@ fn server_binary() -> anyhow::Result<PathBuf> {
     Ok(server)
 }
 
-/// The site the release build wrote: `<target>/site`, beside the profile's
-/// directory.
-fn default_site_root() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(|target| target.join("site")))
-        .filter(|p| p.join("pkg").is_dir())
-        .unwrap_or_else(|| PathBuf::from("target/site"))
-}
-
 /// Runs the benchmark; the bundle is read from `--site-root`, else from
 /// the build's own site.
 async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let site_root = args.site_root.clone().unwrap_or_else(default_site_root);
+    let site_root = args.site_root.clone().unwrap_or_else(server::default_site_root);
     anyhow::ensure!(args.orgs >= 1 && args.orgs <= 10_000, "--orgs must be between 1 and 10000");
     anyhow::ensure!(args.events >= args.orgs * 100, "--events must give every org at least 100 events");
     let db = Database::open(None, &args.bench_dir).await?;

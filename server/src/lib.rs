@@ -20,3 +20,13 @@ pub mod store;
 
 pub use db::Database;
 pub use store::PgAuditStore;
+
+/// Where the release build wrote the site (`<target>/site`, beside the
+/// profile's directory of the running binary), else `target/site`.
+pub fn default_site_root() -> std::path::PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|target| target.join("site")))
+        .filter(|p| p.join("pkg").is_dir())
+        .unwrap_or_else(|| std::path::PathBuf::from("target/site"))
+}

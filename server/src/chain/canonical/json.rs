@@ -343,15 +343,17 @@ impl Parser<'_> {
     }
 }
 
+/// `text` in canonical form, for tests.
+#[cfg(test)]
+pub(super) fn canon(text: &str) -> String {
+    let mut out = Vec::new();
+    write_canonical_json("metadata", text, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn canon(text: &str) -> String {
-        let mut out = Vec::new();
-        write_canonical_json("metadata", text, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    }
 
     #[test]
     fn numbers_are_written_as_postgresql_numeric_prints_them() {

@@ -324,11 +324,7 @@ mod tests {
     use chrono::TimeZone;
     use serde_json::{Value, json};
 
-    fn canon(text: &str) -> String {
-        let mut out = Vec::new();
-        write_canonical_json("metadata", text, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    }
+    use super::json::canon;
 
     fn sample() -> CanonicalEvent<'static> {
         CanonicalEvent {
