@@ -4,10 +4,10 @@
 # wasm-bindgen CLI and wasm-opt, so no extra 20-minute tool install is needed.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-step "cargo build (server)"
-cargo build --release --locked --bin audit-timeline --features ssr
-step "cargo build (benchmark)"
-cargo build --release --locked -p bench
+# The server and the benchmark in one invocation, so the crates they share
+# are built once, with one set of features.
+step "cargo build (server, benchmark)"
+cargo build --release --locked -p audit-timeline -p bench --bins --features audit-timeline/ssr
 
 step "cargo build (browser bundle)"
 cargo build --profile wasm-release --locked --lib --target wasm32-unknown-unknown --features hydrate

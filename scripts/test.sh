@@ -14,9 +14,7 @@ cargo fmt --all --check
 # features of `app`, which never build together.
 step "cargo clippy"
 cargo clippy --locked -p app --features ssr --all-targets -- -D warnings
-cargo clippy --locked -p server --all-targets -- -D warnings
-cargo clippy --locked -p demo --all-targets -- -D warnings
-cargo clippy --locked -p bench --all-targets -- -D warnings
+cargo clippy --locked -p server -p demo -p bench --all-targets -- -D warnings
 cargo clippy --locked -p host-dashboard --all-targets -- -D warnings
 cargo clippy --locked -p audit-timeline --features ssr --bins --tests -- -D warnings
 cargo clippy --locked -p app --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
@@ -50,9 +48,7 @@ fi
 
 step "unit and store tests"
 cargo test --locked -p app --features ssr
-cargo test --locked -p server
-cargo test --locked -p demo
-cargo test --locked -p bench
+cargo test --locked -p server -p demo -p bench
 cargo test --locked -p host-dashboard
 cargo test --locked -p audit-timeline --features ssr --bin audit-timeline
 

@@ -18,13 +18,7 @@ mod timeline;
 mod api_keys;
 mod idempotency;
 
-use app::api::{AuditStore, StoreError};
-use app::model::{
-    ActorSummary, AuditEvent, ChainStatus, Cursor, EventCount, EventQuery, RecordNeighbors, TimelinePage,
-};
-use async_trait::async_trait;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 pub use copy::copy_events;
 pub use group::{GroupWriter, KeyClaim, MAX_GROUP_EVENTS, WriteError, Written};
@@ -40,8 +34,9 @@ pub use api_keys::{
 };
 pub use idempotency::{IdempotencyRecord, claim_idempotency_key, find_idempotency_record};
 
-/// [`AuditStore`] on PostgreSQL. Give it the app pool (connections acting as
-/// `audit_app`).
+/// [`AuditStore`](app::api::AuditStore) on PostgreSQL, implemented beside
+/// its queries (`timeline/port.rs`). Give it the app pool (connections
+/// acting as `audit_app`).
 #[derive(Clone)]
 pub struct PgAuditStore {
     pool: PgPool,
@@ -65,74 +60,4 @@ impl PgAuditStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-}
-
-#[async_trait]
-impl AuditStore for PgAuditStore {
-    async fn list_events(
-        &self,
-        org_id: Uuid,
-        query: &EventQuery,
-        after: Option<Cursor>,
-        limit: usize,
-    ) -> Result<TimelinePage, StoreError> {
-        timeline::list_events(&self.pool, org_id, query, after, limit).await.map_err(store_error)
-    }
-
-    async fn events_since(
-        &self,
-        org_id: Uuid,
-        query: &EventQuery,
-        after_seq: i64,
-        limit: usize,
-    ) -> Result<(Vec<AuditEvent>, i64), StoreError> {
-        timeline::events_since(&self.pool, org_id, query, after_seq, limit).await.map_err(store_error)
-    }
-
-    async fn count_events(
-        &self,
-        org_id: Uuid,
-        query: &EventQuery,
-        cap: u64,
-    ) -> Result<EventCount, StoreError> {
-        timeline::count_events(&self.pool, org_id, query, cap).await.map_err(store_error)
-    }
-
-    async fn actors(
-        &self,
-        org_id: Uuid,
-        search: &str,
-        limit: usize,
-    ) -> Result<Vec<ActorSummary>, StoreError> {
-        timeline::actors(&self.pool, org_id, search, limit).await.map_err(store_error)
-    }
-
-    async fn record_neighbors(
-        &self,
-        org_id: Uuid,
-        id: Uuid,
-        within: &EventQuery,
-    ) -> Result<RecordNeighbors, StoreError> {
-        timeline::record_neighbors(&self.pool, org_id, id, within).await.map_err(store_error)
-    }
-
-    async fn entity_types(&self, org_id: Uuid) -> Result<Vec<String>, StoreError> {
-        timeline::entity_types(&self.pool, org_id).await.map_err(store_error)
-    }
-
-    async fn chain_status(&self, org_id: Uuid) -> Result<Option<ChainStatus>, StoreError> {
-        let report = crate::chain::latest_verification(&self.pool, org_id).await.map_err(store_error)?;
-        Ok(report.map(|r| r.status()))
-    }
-
-    async fn verify_chain(&self, org_id: Uuid) -> Result<ChainStatus, StoreError> {
-        let report = crate::chain::verify_org_trusting(&self.pool, org_id, &self.trusted_keys)
-            .await
-            .map_err(store_error)?;
-        Ok(report.status())
-    }
-}
-
-fn store_error(err: sqlx::Error) -> StoreError {
-    if tenant::is_timeout(&err) { StoreError::TimedOut } else { StoreError::failed(err) }
 }

@@ -1,7 +1,8 @@
 //! Reading the timeline: the rows every read selects and decodes, the byte
 //! budget that bounds a read, and the snapshot a page and its chain head
-//! share. Pages are in `page`, the live tail's reads in `since`, counts,
-//! people, record types and neighbours in `facets`.
+//! share. Pages are in `page`, the live tail's reads in `since`, and the
+//! [`AuditStore`](app::api::AuditStore) port with the rest of its queries
+//! in `port`.
 
 use app::model::limits::{PAGE_BUDGET_BYTES, SINCE_BUDGET_BYTES};
 use app::model::{
@@ -19,13 +20,12 @@ use super::filter_sql::{escape_like, push_actor_ids, push_conditions};
 use super::stored_json::StoredJson;
 use super::tenant::READ_TIMEOUT;
 
-mod facets;
 mod page;
+mod port;
 mod since;
 
-pub use facets::{actors, count_events, entity_types, record_neighbors};
-pub use page::{list_events, list_events_within, page_plan, page_statement};
-pub use since::{SINCE_SCAN_WINDOW, events_since, events_since_within};
+pub use page::{list_events_within, page_plan, page_statement};
+pub use since::{SINCE_SCAN_WINDOW, events_since_within};
 
 /// A count is a nicety beside the page: it gets less time than the page.
 const COUNT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);

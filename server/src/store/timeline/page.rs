@@ -16,17 +16,8 @@ use super::*;
 /// A page also stops once its events pass [`PAGE_BUDGET_BYTES`]: it then
 /// holds fewer than `limit` events and a cursor, and the next page goes on
 /// from there.
-pub async fn list_events(
-    pool: &PgPool,
-    org_id: Uuid,
-    query: &EventQuery,
-    after: Option<Cursor>,
-    limit: usize,
-) -> Result<TimelinePage, sqlx::Error> {
-    list_events_within(pool, org_id, query, after, limit, PAGE_BUDGET_BYTES).await
-}
-
-/// [`list_events`] with another byte budget (tests use small ones).
+///
+/// `budget` is [`PAGE_BUDGET_BYTES`] for the product; tests use small ones.
 ///
 /// The budget is counted here, as the rows arrive, from their sizes on the
 /// wire (as an export counts them): every row that starts within it is
@@ -128,7 +119,7 @@ pub(super) async fn scan_floor(
     Ok(found.map(|(occurred_at, id)| Cursor { occurred_at, id }))
 }
 
-/// The statement that reads one page (see [`list_events`]), after `prefix`
+/// The statement that reads one page (see [`list_events_within`]), after `prefix`
 /// (`EXPLAIN …` to see its plan), without the byte budget. Public for the
 /// benchmark, which runs it bare to measure what the rest of a page read
 /// costs, and counts every match through it.

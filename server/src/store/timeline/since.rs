@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// Most seqs one [`events_since`] call looks at. A tab left open for a day
+/// Most seqs one [`events_since_within`] call looks at. A tab left open for a day
 /// on a busy org may be millions of events behind; with a selective filter,
 /// finding the few that match would read all of them in one statement. The
 /// caller continues from the returned position instead, one bounded step at
@@ -22,17 +22,8 @@ pub const SINCE_SCAN_WINDOW: i64 = 10_000;
 ///
 /// One answer also holds at most [`SINCE_BUDGET_BYTES`] of events (always
 /// at least one): past it, the returned seq is the last event's.
-pub async fn events_since(
-    pool: &PgPool,
-    org_id: Uuid,
-    query: &EventQuery,
-    after_seq: i64,
-    limit: usize,
-) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
-    events_since_within(pool, org_id, query, after_seq, limit, SINCE_BUDGET_BYTES).await
-}
-
-/// [`events_since`] with another byte budget (tests use small ones).
+///
+/// `budget` is [`SINCE_BUDGET_BYTES`] for the product; tests use small ones.
 pub async fn events_since_within(
     pool: &PgPool,
     org_id: Uuid,
