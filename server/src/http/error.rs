@@ -158,7 +158,7 @@ impl ApiError {
                 code: code.into(),
                 message: first.message,
                 field: Some(first.field),
-                errors: errors.iter().take(50).cloned().collect(),
+                errors: errors.to_vec(),
             }
         };
         match self {
@@ -173,7 +173,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 simple("method_not_allowed", format!("this endpoint accepts {allow} only"))
             }
-            ApiError::InvalidQuery(errors) => listed("invalid_query", errors),
+            // A query string can name hundreds of bad parameters; the
+            // body lists the first 50, as the validator does for bodies.
+            ApiError::InvalidQuery(errors) => listed("invalid_query", &errors[..errors.len().min(50)]),
             ApiError::Conflict(errors) => listed("conflict", errors),
             ApiError::PayloadTooLarge { limit } => simple(
                 "payload_too_large",
