@@ -68,6 +68,13 @@ enum Command {
         #[arg(long)]
         org: Option<String>,
     },
+    /// Recount the dashboard's rollups from the events, repair any that
+    /// differ and report them; exits non-zero if any had drifted.
+    Recount {
+        /// Org slug; default every org.
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Manage an org's API keys for the ingestion and export API.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
@@ -210,6 +217,7 @@ async fn run(cli: &Cli, db: &Database) -> anyhow::Result<()> {
         Some(Command::Verify { org }) => {
             operator::verify(db, &cli.data_dir, cli.trusted_keys.as_deref(), org.as_deref()).await
         }
+        Some(Command::Recount { org }) => operator::recount(db, org.as_deref()).await,
         Some(Command::Postgres) => {
             let url =
                 db.embedded_url().context("DATABASE_URL is set: there is no embedded PostgreSQL to run")?;

@@ -135,3 +135,33 @@ fn user_added(org_id: uuid::Uuid, user_id: uuid::Uuid, email: &str, role: Role) 
         ..self_audit::event(org_id, store::cli_actor(), "user.add", entity)
     }
 }
+
+/// `recount`: every org's (or one org's) rollups recounted and repaired.
+pub async fn recount(db: &Database, org_slug: Option<&str>) -> anyhow::Result<()> {
+    let orgs = match org_slug {
+        Some(slug) => vec![
+            store::find_org(&db.admin, slug).await?.with_context(|| format!("no org with slug '{slug}'"))?,
+        ],
+        None => store::all_orgs(&db.admin).await?,
+    };
+    let mut drifted = 0;
+    for org in orgs {
+        let r = store::rollups::recount_org(&db.admin, org.id).await?;
+        if r.drifted_rows == 0 && !r.total_drifted {
+            println!("{}: {} events, rollups exact", org.slug, r.events);
+        } else {
+            drifted += 1;
+            println!(
+                "{}: {} events; {} rollup rows{} had drifted and were repaired",
+                org.slug,
+                r.events,
+                r.drifted_rows,
+                if r.total_drifted { " and the total" } else { "" }
+            );
+        }
+    }
+    if drifted > 0 {
+        anyhow::bail!("{drifted} org(s) had drifted rollups (now repaired)");
+    }
+    Ok(())
+}

@@ -81,6 +81,8 @@ pub fn combined(scope: &TimelineFilter, filter: &TimelineFilter) -> Option<Timel
         not_actions: pick(&scope.not_actions, &filter.not_actions, &Vec::new())?,
         entity_types: pick(&scope.entity_types, &filter.entity_types, &Vec::new())?,
         actors: pick(&scope.actors, &filter.actors, &Vec::new())?,
+        categories: pick(&scope.categories, &filter.categories, &Vec::new())?,
+        priorities: pick(&scope.priorities, &filter.priorities, &Vec::new())?,
         record: pick(&scope.record, &filter.record, &None)?,
         ip: pick(&scope.ip, &filter.ip, &None)?,
         session: pick(&scope.session, &filter.session, &None)?,

@@ -408,6 +408,22 @@ pub fn ActiveFilters(
                 }),
             ));
         }
+        for (i, c) in f.categories.iter().enumerate() {
+            out.push((
+                format!("Category: {}", c.label()),
+                without(&|g| {
+                    g.categories.remove(i);
+                }),
+            ));
+        }
+        for (i, p) in f.priorities.iter().enumerate() {
+            out.push((
+                format!("Priority: {}", p.label()),
+                without(&|g| {
+                    g.priorities.remove(i);
+                }),
+            ));
+        }
         let names = actor_name.get();
         for (i, a) in f.actors.iter().enumerate() {
             let shown =

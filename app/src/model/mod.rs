@@ -2,6 +2,7 @@
 //! audit event is, how a timeline is filtered, and how pages are addressed.
 
 mod avatar;
+pub mod category;
 mod chain;
 mod changes;
 mod cursor;
@@ -20,6 +21,7 @@ mod viewer;
 mod word_diff;
 
 pub use avatar::{AVATAR_MAX_BYTES, displayed_avatar, is_allowed_avatar};
+pub use category::{Category, Priority, PriorityRule, category_of, default_priority, priority_of};
 pub use chain::ChainStatus;
 pub use changes::{
     BINARY_DATA, ChangeCounts, ChangeKind, ChangeNode, ChangeRow, ChangeTree, Changes, FieldChange,

@@ -12,6 +12,7 @@ use super::filter::{
     TimelineFilter, Within, check_action, check_country, check_ip, format_date_time, is_entity_type,
     parse_date_time,
 };
+use super::{Category, Priority};
 
 /// Why a query cannot be used; shown under the search box.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +25,10 @@ impl std::fmt::Display for QueryError {
 }
 
 /// The qualifiers, in the order [`render`] writes them.
-pub const KEYS: [&str; 10] =
-    ["action", "entity", "actor", "record", "ip", "session", "country", "within", "after", "before"];
+pub const KEYS: [&str; 12] = [
+    "action", "entity", "actor", "category", "priority", "record", "ip", "session", "country", "within",
+    "after", "before",
+];
 
 /// Reads the search box. Free words and quoted phrases become the filter's
 /// text; every `key:value` sets its field. The zone of `after`/`before` is
@@ -60,6 +63,8 @@ pub fn render(f: &TimelineFilter) -> String {
     put("-action", &f.not_actions);
     put("entity", &f.entity_types);
     put("actor", &f.actors);
+    put("category", &f.categories.iter().map(|c| c.as_str().to_string()).collect::<Vec<_>>());
+    put("priority", &f.priorities.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>());
     let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
     put("record", &one(&f.record));
     put("ip", &one(&f.ip));
@@ -211,6 +216,21 @@ fn apply(f: &mut TimelineFilter, negated: bool, key: &str, values: &[String]) ->
             }
         }
         "actor" => f.actors.extend(values.iter().cloned()),
+        "category" => {
+            for v in values {
+                let c = Category::parse(&v.to_ascii_lowercase()).ok_or_else(|| {
+                    bad(format!("'{v}' is not a category: record, user, system, security, view or api."))
+                })?;
+                f.categories.push(c);
+            }
+        }
+        "priority" => {
+            for v in values {
+                let p = Priority::parse(&v.to_ascii_lowercase())
+                    .ok_or_else(|| bad(format!("'{v}' is not a priority: low, medium or high.")))?;
+                f.priorities.push(p);
+            }
+        }
         "record" => f.record = Some(single()?.clone()),
         "session" => f.session = Some(single()?.clone()),
         "ip" => f.ip = Some(check_ip(single()?).map_err(bad)?),
@@ -254,6 +274,17 @@ mod tests {
         assert_eq!(f.before.map(format_date_time).as_deref(), Some("2026-02-01"));
         assert_eq!(f.q, "\"exact phrase\"");
         assert_eq!(f.search_terms(), ["exact phrase"]);
+    }
+
+    #[test]
+    fn category_and_priority_are_qualifiers() {
+        let f = parse("category:security,user priority:HIGH failed").unwrap();
+        assert_eq!(f.categories, [Category::Security, Category::User]);
+        assert_eq!(f.priorities, [Priority::High]);
+        assert_eq!(f.q, "failed");
+        assert_eq!(render(&f), "category:security,user priority:high failed");
+        let err = parse("priority:urgent").unwrap_err();
+        assert!(err.0.contains("'urgent' is not a priority"), "{err}");
     }
 
     #[test]
@@ -325,6 +356,12 @@ mod tests {
             not_actions: g.some(&["*.view", "session.*"], 2),
             entity_types: g.some(&["invoice", "api_key", "ticket"], 3),
             actors: g.some(&["usr_01", "Ada Lovelace", "alice@example.com", "billing-sync"], 3),
+            categories: g
+                .some(&["security", "user", "record"], 2)
+                .iter()
+                .filter_map(|c| Category::parse(c))
+                .collect(),
+            priorities: g.some(&["high", "medium"], 2).iter().filter_map(|p| Priority::parse(p)).collect(),
             record: g.maybe(&["inv_0042", "key with spaces", "a,b"]),
             ip: g.maybe(&["10.1.2.3", "10.0.0.0/8", "2001:db8::1"]),
             session: g.maybe(&["sess_abc"]),

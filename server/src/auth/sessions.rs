@@ -6,7 +6,7 @@ use uuid::Uuid;
 /// How long a sign-in lasts.
 pub const SESSION_TTL: Duration = Duration::hours(12);
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionUser {
     pub session_id: Uuid,
     pub user_id: Uuid,
@@ -28,15 +28,15 @@ pub async fn start(
 ) -> Result<(String, Uuid), sqlx::Error> {
     let token = crate::random::hex(&crate::random::bytes::<32>());
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sessions (token_hash, id, user_id, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6)",
+        token_hash(&token),
+        id,
+        user_id,
+        Utc::now() + SESSION_TTL,
+        ip,
+        user_agent.map(|ua| ua.chars().take(500).collect::<String>()),
     )
-    .bind(token_hash(&token))
-    .bind(id)
-    .bind(user_id)
-    .bind(Utc::now() + SESSION_TTL)
-    .bind(ip)
-    .bind(user_agent.map(|ua| ua.chars().take(500).collect::<String>()))
     .execute(pool)
     .await?;
     Ok((token, id))
@@ -44,12 +44,13 @@ pub async fn start(
 
 /// The live session for `token`, if any.
 pub async fn find(pool: &PgPool, token: &str) -> Result<Option<SessionUser>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        SessionUser,
         "SELECT s.id AS session_id, u.id AS user_id, u.name, u.email \
            FROM sessions s JOIN users u ON u.id = s.user_id \
           WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > now()",
+        token_hash(token),
     )
-    .bind(token_hash(token))
     .fetch_optional(pool)
     .await
 }
@@ -58,10 +59,12 @@ pub async fn find(pool: &PgPool, token: &str) -> Result<Option<SessionUser>, sql
 pub async fn end(pool: &PgPool, token: &str) -> Result<Option<SessionUser>, sqlx::Error> {
     let user = find(pool, token).await?;
     if user.is_some() {
-        sqlx::query("UPDATE sessions SET ended_at = now() WHERE token_hash = $1 AND ended_at IS NULL")
-            .bind(token_hash(token))
-            .execute(pool)
-            .await?;
+        sqlx::query!(
+            "UPDATE sessions SET ended_at = now() WHERE token_hash = $1 AND ended_at IS NULL",
+            token_hash(token)
+        )
+        .execute(pool)
+        .await?;
     }
     Ok(user)
 }

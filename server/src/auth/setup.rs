@@ -47,11 +47,13 @@ pub async fn issue_setup_token(owner: &PgPool) -> Result<Option<String>, sqlx::E
         return Ok(None);
     }
     let token = crate::random::hex(&crate::random::bytes::<32>());
-    sqlx::query("INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, $2)")
-        .bind(token_hash(&token))
-        .bind(Utc::now() + SETUP_TTL)
-        .execute(owner)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, $2)",
+        token_hash(&token),
+        Utc::now() + SETUP_TTL,
+    )
+    .execute(owner)
+    .await?;
     Ok(Some(token))
 }
 
@@ -158,31 +160,33 @@ pub async fn create_first_owner(
     // Two links used at the same moment (two processes each printed one)
     // must not make two first owners: this waits for the other.
     sqlx::query("LOCK TABLE setup_tokens IN EXCLUSIVE MODE").execute(&mut *tx).await?;
-    let used = sqlx::query(
+    let used = sqlx::query!(
         "UPDATE setup_tokens SET used_at = now() \
           WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()",
+        token_hash(form.token.trim()),
     )
-    .bind(token_hash(form.token.trim()))
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if used != 1 {
         return Ok(SetupOutcome::BadToken);
     }
-    let anyone: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(&mut *tx).await?;
+    let anyone =
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users) AS "any!""#).fetch_one(&mut *tx).await?;
     if anyone {
         return Ok(SetupOutcome::AlreadySetUp);
     }
     let org_id = Uuid::now_v7();
     let slug = form.org_slug.trim();
-    let created =
-        sqlx::query("INSERT INTO orgs (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING")
-            .bind(org_id)
-            .bind(slug)
-            .bind(form.org_name.trim())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    let created = sqlx::query!(
+        "INSERT INTO orgs (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING",
+        org_id,
+        slug,
+        form.org_name.trim(),
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if created != 1 {
         return Ok(SetupOutcome::Refused(vec![SetupProblem {
             field: "org_slug",
@@ -190,30 +194,34 @@ pub async fn create_first_owner(
         }]));
     }
     let user_id = Uuid::now_v7();
-    sqlx::query("INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)")
-        .bind(user_id)
-        .bind(form.email.trim().to_lowercase())
-        .bind(form.name.trim())
-        .bind(password_hash)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)")
-        .bind(org_id)
-        .bind(user_id)
-        .bind(Role::Owner.as_str())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)",
+        user_id,
+        form.email.trim().to_lowercase(),
+        form.name.trim(),
+        password_hash,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)",
+        org_id,
+        user_id,
+        Role::Owner.as_str(),
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(SetupOutcome::Created { org_id, user_id })
 }
 
 /// Whether `token` would be accepted now (for showing the form).
 async fn token_is_live(owner: &PgPool, token: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM setup_tokens \
-                         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now())",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM setup_tokens
+                           WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()) AS "live!""#,
+        token_hash(token.trim()),
     )
-    .bind(token_hash(token.trim()))
     .fetch_one(owner)
     .await
 }

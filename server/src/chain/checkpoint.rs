@@ -149,16 +149,16 @@ async fn checkpoint_org_if_due(
         return Ok(None);
     };
     let checkpoint = Checkpoint::sign(signer, org_id, seq, hash, Utc::now());
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO chain_checkpoints (org_id, seq, hash, signed_at, key_id, signature) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, seq) DO NOTHING",
+        checkpoint.org_id,
+        checkpoint.seq,
+        checkpoint.hash.as_slice(),
+        checkpoint.signed_at,
+        checkpoint.key_id,
+        checkpoint.signature.as_slice(),
     )
-    .bind(checkpoint.org_id)
-    .bind(checkpoint.seq)
-    .bind(checkpoint.hash.as_slice())
-    .bind(checkpoint.signed_at)
-    .bind(&checkpoint.key_id)
-    .bind(checkpoint.signature.as_slice())
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -25,23 +25,22 @@ pub(crate) async fn lock_head(conn: &mut PgConnection, org_id: Uuid) -> Result<H
         // Sets the org for row-level security (transaction-local, so it
         // never leaks to the next user of a pooled connection) and locks
         // the head, in one round trip (migration 0018).
-        let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM lock_chain_head($1)")
-            .bind(org_id)
+        let head = sqlx::query!(r#"SELECT seq AS "seq!", hash AS "hash!" FROM lock_chain_head($1)"#, org_id)
             .fetch_optional(&mut *conn)
             .await?;
-        if let Some((seq, hash)) = head {
-            let hash = <[u8; 32]>::try_from(hash.as_slice())
+        if let Some(head) = head {
+            let hash = <[u8; 32]>::try_from(head.hash.as_slice())
                 .map_err(|_| sqlx::Error::Protocol("chain_heads.hash is not 32 bytes".into()))?;
-            return Ok(Head { seq, hash });
+            return Ok(Head { seq: head.seq, hash });
         }
         // First write of this org. Two writers may both get here: the
         // second waits on the first's row and inserts nothing, and both
         // then queue on the FOR UPDATE above.
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING",
+            org_id,
+            GENESIS.as_slice(),
         )
-        .bind(org_id)
-        .bind(GENESIS.as_slice())
         .execute(&mut *conn)
         .await?;
     }
@@ -54,12 +53,14 @@ pub(crate) async fn advance_head(
     org_id: Uuid,
     head: Head,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE chain_heads SET seq = $2, hash = $3, updated_at = now() WHERE org_id = $1")
-        .bind(org_id)
-        .bind(head.seq)
-        .bind(head.hash.as_slice())
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE chain_heads SET seq = $2, hash = $3, updated_at = now() WHERE org_id = $1",
+        org_id,
+        head.seq,
+        head.hash.as_slice(),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

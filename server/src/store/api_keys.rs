@@ -23,7 +23,7 @@ const DISPLAY_CHARS: usize = KEY_PREFIX.len() + 8;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// An API key as lists show it: never the secret, never its hash.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyInfo {
     pub org_id: Uuid,
     pub id: Uuid,
@@ -36,7 +36,7 @@ pub struct ApiKeyInfo {
 }
 
 /// Who a request's API key speaks for.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyAuth {
     pub org_id: Uuid,
     pub key_id: Uuid,
@@ -71,18 +71,20 @@ pub async fn create_api_key(
     let id = Uuid::now_v7();
     let prefix = &secret[..DISPLAY_CHARS];
 
+    let key_hash = hash_secret(&secret);
     let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
-    let info: ApiKeyInfo = sqlx::query_as(
+    let info = sqlx::query_as!(
+        ApiKeyInfo,
         "INSERT INTO api_keys (org_id, id, name, prefix, key_hash, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6) \
          RETURNING org_id, id, name, prefix, created_at, created_by, revoked_at",
+        org_id,
+        id,
+        name,
+        prefix,
+        key_hash.as_slice(),
+        created_by.name,
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(name)
-    .bind(prefix)
-    .bind(hash_secret(&secret).as_slice())
-    .bind(&created_by.name)
     .fetch_one(&mut *tx)
     .await?;
     let mut initial = Map::new();
@@ -97,11 +99,12 @@ pub async fn create_api_key(
 /// The org's keys, newest first, revoked ones included (marked).
 pub async fn list_api_keys(pool: &PgPool, org_id: Uuid) -> Result<Vec<ApiKeyInfo>, sqlx::Error> {
     let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
-    let keys = sqlx::query_as(
+    let keys = sqlx::query_as!(
+        ApiKeyInfo,
         "SELECT org_id, id, name, prefix, created_at, created_by, revoked_at \
            FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id DESC",
+        org_id,
     )
-    .bind(org_id)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -118,13 +121,14 @@ pub async fn revoke_api_key(
     by: &Actor,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
-    let revoked: Option<ApiKeyInfo> = sqlx::query_as(
+    let revoked = sqlx::query_as!(
+        ApiKeyInfo,
         "UPDATE api_keys SET revoked_at = now() \
           WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL \
          RETURNING org_id, id, name, prefix, created_at, created_by, revoked_at",
+        org_id,
+        key_id,
     )
-    .bind(org_id)
-    .bind(key_id)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(info) = revoked else {
@@ -151,10 +155,16 @@ pub async fn authenticate_api_key(pool: &PgPool, secret: &str) -> Result<Option<
     // Row-level security hides every org's keys until the org is known, and
     // the key is what tells it: a narrow SECURITY DEFINER function answers
     // this one question (migration 0009).
-    sqlx::query_as("SELECT org_id, id AS key_id, name FROM api_key_by_hash($1) WHERE revoked_at IS NULL")
-        .bind(hash_secret(secret).as_slice())
-        .fetch_optional(pool)
-        .await
+    let key_hash = hash_secret(secret);
+    // A function's columns are nullable to the compiler; the table's are not.
+    sqlx::query_as!(
+        ApiKeyAuth,
+        r#"SELECT org_id AS "org_id!", id AS "key_id!", name AS "name!"
+             FROM api_key_by_hash($1) WHERE revoked_at IS NULL"#,
+        key_hash.as_slice(),
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 /// The org a viewer token minted by `key_id` shows, while that key is live;
@@ -166,11 +176,14 @@ pub async fn viewer_token_org(
     org_id: Uuid,
     key_id: Uuid,
 ) -> Result<Option<super::Org>, sqlx::Error> {
-    sqlx::query_as("SELECT id, slug, name FROM viewer_token_org($1, $2)")
-        .bind(org_id)
-        .bind(key_id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as!(
+        super::Org,
+        r#"SELECT id AS "id!", slug AS "slug!", name AS "name!" FROM viewer_token_org($1, $2)"#,
+        org_id,
+        key_id,
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 /// SHA-256 of the whole secret, as stored in `api_keys.key_hash`.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use app::model::NewAuditEvent;
+use app::model::{Category, NewAuditEvent, Priority, category_of, priority_of};
 use chrono::{SubsecRound, Utc};
 use sqlx::PgPool;
 use sqlx::postgres::PgCopyIn;
@@ -19,8 +19,8 @@ const ROWS_PER_SEND: usize = 5_000;
 
 const COPY_SQL: &str = "COPY audit_events (org_id, id, occurred_at, actor_kind, actor_id, actor_name, \
     actor_email, actor_avatar, action, entity_type, entity_id, entity_name, changes, ip, user_agent, \
-    session_id, request_id, country, metadata, external_id, seq, prev_hash, hash, received_at) \
-    FROM STDIN (FORMAT text)";
+    session_id, request_id, country, metadata, external_id, seq, prev_hash, hash, received_at, category, \
+    priority) FROM STDIN (FORMAT text)";
 
 /// Streams `events`, all of org `org_id`, into the store with COPY, linking
 /// each into the org's hash chain in the order given; `progress` is told the
@@ -46,6 +46,7 @@ pub async fn copy_events(
     while events.peek().is_some() {
         let mut tx = pool.begin().await?;
         let head = chain::lock_head(&mut tx, org_id).await?;
+        let rules = super::priority_rules::rules_in(&mut tx, org_id).await?;
         let mut linker = Linker::new(head);
         let received_at = Utc::now().trunc_subsecs(6);
         let mut copy = tx.copy_in_raw(COPY_SQL).await?;
@@ -72,7 +73,10 @@ pub async fn copy_events(
                 Ok(row) => row,
                 Err(err) => return abort(copy, err).await,
             };
-            write_row(&mut buf, &event, &stored, &link, &received_at.to_rfc3339());
+            let category = category_of(&event.action, event.actor.kind);
+            let priority = priority_of(&event.action, category, &event.metadata, &rules);
+            let class = (category, priority);
+            write_row(&mut buf, &event, &stored, &link, &received_at.to_rfc3339(), class);
             in_statement += 1;
             if in_statement % ROWS_PER_SEND == 0 {
                 copy.send(buf.as_bytes()).await?;
@@ -102,7 +106,14 @@ where
     Err(err)
 }
 
-fn write_row(buf: &mut String, e: &NewAuditEvent, stored: &StoredForm, link: &Link, received_at: &str) {
+fn write_row(
+    buf: &mut String,
+    e: &NewAuditEvent,
+    stored: &StoredForm,
+    link: &Link,
+    received_at: &str,
+    (category, priority): (Category, Priority),
+) {
     let _ = write!(buf, "{}\t{}\t{}\t", e.org_id, e.id, stored.occurred_at.to_rfc3339());
     let fields: [Option<&str>; 17] = [
         Some(e.actor.kind.as_str()),
@@ -137,6 +148,7 @@ fn write_row(buf: &mut String, e: &NewAuditEvent, stored: &StoredForm, link: &Li
     push_hex(buf, &link.hash);
     buf.push('\t');
     buf.push_str(received_at);
+    let _ = write!(buf, "\t{}\t{}", category.as_str(), priority.as_str());
     buf.push('\n');
 }
 

@@ -3,7 +3,7 @@
 //! always bound, never spliced.
 
 use app::model::filter::action_type;
-use app::model::{EventQuery, TimelineFilter};
+use app::model::{EventQuery, Priority, TimelineFilter};
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -43,6 +43,19 @@ fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, org_id: Uuid, f: &TimelineF
         sql.push(" AND actor_id = ANY(");
         push_actor_ids(sql, org_id, &f.actors);
         sql.push(")");
+    }
+    if !f.categories.is_empty() {
+        let names: Vec<&'static str> = f.categories.iter().map(|c| c.as_str()).collect();
+        sql.push(" AND category = ANY(").push_bind(names).push(")");
+    }
+    if !f.priorities.is_empty() {
+        let names: Vec<&'static str> = f.priorities.iter().map(|p| p.as_str()).collect();
+        sql.push(" AND priority = ANY(").push_bind(names).push(")");
+        if !f.priorities.contains(&Priority::Low) {
+            // Spelled out so the planner can use the index of the
+            // non-low priorities (0020), whose predicate this is.
+            sql.push(" AND priority <> 'low'");
+        }
     }
     if let Some(record) = &f.record {
         sql.push(" AND entity_id = ").push_bind(record.clone());

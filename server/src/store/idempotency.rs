@@ -2,7 +2,6 @@
 //! `Idempotency-Key`, kept so a retry gets the same answer and writes nothing.
 
 use serde_json::Value;
-use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -25,19 +24,19 @@ pub async fn find_idempotency_record(
     key: &str,
 ) -> Result<Option<IdempotencyRecord>, sqlx::Error> {
     let mut tx = super::tenant::begin_for_org(pool, org_id).await?;
-    let row: Option<(Vec<u8>, i16, Json<Value>)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT request_hash, status, response FROM idempotency_keys WHERE org_id = $1 AND key = $2",
+        org_id,
+        key,
     )
-    .bind(org_id)
-    .bind(key)
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(row.map(|(request_hash, status, Json(response))| IdempotencyRecord {
-        request_hash,
+    Ok(row.map(|row| IdempotencyRecord {
+        request_hash: row.request_hash,
         // Only this module writes the column, from a u16 status.
-        status: u16::try_from(status).unwrap_or(500),
-        response,
+        status: u16::try_from(row.status).unwrap_or(500),
+        response: row.response,
     }))
 }
 
@@ -58,15 +57,15 @@ pub async fn claim_idempotency_key(
     status: u16,
     response: &Value,
 ) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO idempotency_keys (org_id, key, request_hash, status, response) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id, key) DO NOTHING",
+        org_id,
+        key,
+        request_hash,
+        i16::try_from(status).unwrap_or(i16::MAX),
+        response,
     )
-    .bind(org_id)
-    .bind(key)
-    .bind(request_hash)
-    .bind(i16::try_from(status).unwrap_or(i16::MAX))
-    .bind(Json(response))
     .execute(conn)
     .await?
     .rows_affected();

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use app::model::NewAuditEvent;
+use app::model::{Category, NewAuditEvent, Priority, PriorityRule, category_of, priority_of};
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -37,12 +37,18 @@ pub struct PreparedEvent {
     /// When the server accepted it; part of the hash.
     received_at: DateTime<Utc>,
     canonical: chain::SeqSplit,
+    category: Category,
 }
 
 impl PreparedEvent {
     /// The event as it will be stored (secrets replaced).
     pub fn event(&self) -> &NewAuditEvent {
         &self.event
+    }
+
+    /// Its priority under the org's rules (read when the head is locked).
+    fn priority(&self, rules: &[PriorityRule]) -> Priority {
+        priority_of(&self.event.action, self.category, &self.event.metadata, rules)
     }
 }
 
@@ -67,7 +73,8 @@ pub fn prepare(events: Vec<NewAuditEvent>) -> Result<Vec<PreparedEvent>, sqlx::E
                 .canonical(&event, received_at)
                 .split_at_seq()
                 .map_err(|err| sqlx::Error::Encode(format!("event {}: {err}", event.id).into()))?;
-            Ok(PreparedEvent { event, stored, received_at, canonical })
+            let category = category_of(&event.action, event.actor.kind);
+            Ok(PreparedEvent { event, stored, received_at, canonical, category })
         })
         .collect()
 }
@@ -97,9 +104,12 @@ pub async fn insert_prepared_in(
     let mut written = 0;
     for (org_id, rows) in by_org {
         let head = chain::lock_head(conn, org_id).await?;
+        // Read under the head's lock: every event after a rule change sees it.
+        let rules = super::priority_rules::rules_in(conn, org_id).await?;
         let mut linker = Linker::new(head);
         let links: Vec<Link> = rows.iter().map(|e| linker.link_split(&e.canonical)).collect();
-        written += insert_rows(conn, org_id, &rows, &links, linker.head()).await?;
+        let priorities: Vec<&str> = rows.iter().map(|e| e.priority(&rules).as_str()).collect();
+        written += insert_rows(conn, org_id, &rows, &links, &priorities, linker.head()).await?;
     }
     Ok(written)
 }
@@ -109,6 +119,7 @@ async fn insert_rows(
     org_id: Uuid,
     rows: &[&PreparedEvent],
     links: &[Link],
+    priorities: &[&str],
     head: Head,
 ) -> Result<u64, sqlx::Error> {
     // Columns borrow from the events: nothing is copied but the pointers.
@@ -122,18 +133,20 @@ async fn insert_rows(
         "WITH moved AS (UPDATE chain_heads SET seq = $25, hash = $26, updated_at = now() WHERE org_id = $27) \
          INSERT INTO audit_events (org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, \
              actor_avatar, action, entity_type, entity_id, entity_name, changes, ip, user_agent, session_id, \
-             request_id, country, metadata, external_id, seq, prev_hash, hash, received_at) \
+             request_id, country, metadata, external_id, seq, prev_hash, hash, received_at, category, priority) \
          SELECT org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, actor_avatar, action, \
                 entity_type, entity_id, entity_name, changes::jsonb, ip::inet, user_agent, session_id, \
-                request_id, country, metadata::jsonb, external_id, seq, prev_hash, hash, received_at \
+                request_id, country, metadata::jsonb, external_id, seq, prev_hash, hash, received_at, \
+                category, priority \
            FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], \
                        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
                        $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
                        $19::text[], $20::text[], $21::bigint[], $22::bytea[], $23::bytea[], \
-                       $24::timestamptz[]) \
+                       $24::timestamptz[], $28::text[], $29::text[]) \
              AS t(org_id, id, occurred_at, actor_kind, actor_id, actor_name, actor_email, actor_avatar, \
                   action, entity_type, entity_id, entity_name, changes, ip, user_agent, session_id, \
-                  request_id, country, metadata, external_id, seq, prev_hash, hash, received_at)",
+                  request_id, country, metadata, external_id, seq, prev_hash, hash, received_at, \
+                  category, priority)",
     )
     .bind(rows.iter().map(|e| e.event.org_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|e| e.event.id).collect::<Vec<_>>())
@@ -162,6 +175,8 @@ async fn insert_rows(
     .bind(head.seq)
     .bind(head.hash.as_slice())
     .bind(org_id)
+    .bind(rows.iter().map(|e| e.category.as_str()).collect::<Vec<_>>())
+    .bind(priorities)
     .execute(conn)
     .await?;
     Ok(result.rows_affected())

@@ -10,6 +10,8 @@ pub mod filter_sql;
 mod group;
 mod insert;
 mod orgs;
+pub mod priority_rules;
+pub mod rollups;
 pub mod search_index;
 mod stored_json;
 pub mod tenant;

@@ -5,6 +5,7 @@
 
 mod api;
 mod avatars;
+mod categories;
 mod chain;
 mod common;
 mod embedded_key;
@@ -12,6 +13,7 @@ mod export;
 mod filters;
 mod limits;
 mod live;
+mod saved_statements;
 mod sign_in_limits;
 mod store;
 mod trust;

@@ -7,6 +7,8 @@ mod labels;
 mod values;
 
 use chrono::NaiveDateTime;
+
+use super::{Category, Priority};
 use serde::{Deserialize, Serialize};
 
 pub use dates::{format_date_time, parse_date_time};
@@ -42,6 +44,12 @@ pub struct TimelineFilter {
     /// Query key `actor`.
     #[serde(default)]
     pub actors: Vec<String>,
+    /// Categories (`security`, `record`…). Query key `category`.
+    #[serde(default)]
+    pub categories: Vec<Category>,
+    /// Priorities (`high`…). Query key `priority`.
+    #[serde(default)]
+    pub priorities: Vec<Priority>,
     /// One record's id. Query key `record`.
     #[serde(default)]
     pub record: Option<String>,
@@ -193,6 +201,8 @@ impl TimelineFilter {
             "not_action" => self.not_actions.extend(list(value, check_action)?),
             "entity" => self.entity_types.extend(list(value, check_entity_type)?),
             "actor" => self.actors.extend(list(value, check_actor)?),
+            "category" => push_named(&mut self.categories, value, Category::parse, CATEGORY_HELP)?,
+            "priority" => push_named(&mut self.priorities, value, Priority::parse, PRIORITY_HELP)?,
             "record" => self.record = Some(check_text(value, "a record id")?),
             "ip" => self.ip = Some(check_ip(value)?),
             "session" => self.session = Some(check_text(value, "a session id")?),
@@ -231,6 +241,8 @@ impl TimelineFilter {
         self.not_actions = clean(self.not_actions, check_action);
         self.entity_types = clean(self.entity_types, check_entity_type);
         self.actors = clean(self.actors, check_actor);
+        dedup_capped(&mut self.categories);
+        dedup_capped(&mut self.priorities);
         self.record = self.record.and_then(|v| check_text(&v, "").ok());
         self.ip = self.ip.and_then(|v| check_ip(&v).ok());
         self.session = self.session.and_then(|v| check_text(&v, "").ok());
@@ -266,6 +278,8 @@ impl TimelineFilter {
         put("not_action", &self.not_actions.join(","));
         put("entity", &self.entity_types.join(","));
         put("actor", &self.actors.join(","));
+        put("category", &self.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","));
+        put("priority", &self.priorities.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(","));
         put("record", self.record.as_deref().unwrap_or(""));
         put("ip", self.ip.as_deref().unwrap_or(""));
         put("session", self.session.as_deref().unwrap_or(""));
@@ -307,6 +321,34 @@ impl TimelineFilter {
         terms.dedup();
         terms
     }
+}
+
+const CATEGORY_HELP: &str = "use record, user, system, security, view or api";
+const PRIORITY_HELP: &str = "use low, medium or high";
+
+/// Adds the comma-separated names in `value` to `into`; one unknown name
+/// refuses the whole value, as other list keys do.
+fn push_named<T: PartialEq>(
+    into: &mut Vec<T>,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+    help: &str,
+) -> Result<(), String> {
+    let parsed: Option<Vec<T>> =
+        value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(parse).collect();
+    into.extend(parsed.ok_or_else(|| help.to_string())?);
+    Ok(())
+}
+
+/// Without repeats, in first-seen order, at most [`MAX_VALUES`].
+fn dedup_capped<T: PartialEq + Copy>(values: &mut Vec<T>) {
+    let mut out: Vec<T> = Vec::new();
+    for v in values.iter() {
+        if !out.contains(v) && out.len() < MAX_VALUES {
+            out.push(*v);
+        }
+    }
+    *values = out;
 }
 
 /// Percent-encodes a filter value for the query string: RFC 3986 unreserved
@@ -358,6 +400,8 @@ mod tests {
             not_actions: vec!["*.view".into()],
             entity_types: vec!["invoice".into(), "api_key".into()],
             actors: vec!["usr_01".into(), "alice@example.com".into()],
+            categories: vec![Category::Security, Category::User],
+            priorities: vec![Priority::High],
             record: Some("inv_0042".into()),
             ip: Some("10.1.0.0/16".into()),
             session: Some("sess_abc".into()),

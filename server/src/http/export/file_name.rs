@@ -21,12 +21,14 @@ pub fn file_name(org_slug: &str, filter: &TimelineFilter, format: ExportFormat, 
 
 fn filter_summary(f: &TimelineFilter) -> String {
     let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
-    let fields: [(&str, Vec<String>); 13] = [
+    let fields: [(&str, Vec<String>); 15] = [
         ("q", f.search_terms()),
         ("action", f.actions.clone()),
         ("not-action", f.not_actions.clone()),
         ("entity", f.entity_types.clone()),
         ("actor", f.actors.clone()),
+        ("category", f.categories.iter().map(|c| c.as_str().to_string()).collect()),
+        ("priority", f.priorities.iter().map(|p| p.as_str().to_string()).collect()),
         ("record", one(&f.record)),
         ("ip", one(&f.ip)),
         ("session", one(&f.session)),

@@ -64,6 +64,8 @@ use stream::{Job, Refused};
         ("not_action" = Option<String>, Query, description = "Actions to leave out, same forms as `action`."),
         ("entity" = Option<String>, Query, description = "Comma-separated entity types, e.g. `invoice,api_key`."),
         ("actor" = Option<String>, Query, description = "Comma-separated actors: an actor id exactly, or the start of a name or email."),
+        ("category" = Option<String>, Query, description = "Comma-separated categories: `record`, `user`, `system`, `security`, `view`, `api`."),
+        ("priority" = Option<String>, Query, description = "Comma-separated priorities: `low`, `medium`, `high`."),
         ("record" = Option<String>, Query, description = "One record's id (`entity.id`)."),
         ("ip" = Option<String>, Query, description = "An IP address or a CIDR block such as `10.1.0.0/16`."),
         ("session" = Option<String>, Query, description = "A session id."),

@@ -12,12 +12,14 @@ use super::ExportFormat;
 use crate::http::error::FieldError;
 
 /// The filter keys, as the timeline's URL spells them.
-pub const FILTER_KEYS: [&str; 13] = [
+pub const FILTER_KEYS: [&str; 15] = [
     "q",
     "action",
     "not_action",
     "entity",
     "actor",
+    "category",
+    "priority",
     "record",
     "ip",
     "session",

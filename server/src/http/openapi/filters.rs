@@ -59,6 +59,8 @@ pub fn filter_value(key: &str) -> Value {
         "action" | "not_action" => s(list(&action_item())),
         "entity" => s(list(SNAKE)),
         "actor" => s(list(&plain_value(","))),
+        "category" => s(list("(record|user|system|security|view|api)")),
+        "priority" => s(list("(low|medium|high)")),
         "record" | "session" => s(format!("^{}$", plain_value(""))),
         // An address (IPv4 here; IPv6 in any form Rust's parser reads is
         // also taken, as the description says) or a block.

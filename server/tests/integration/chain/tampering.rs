@@ -99,9 +99,9 @@ async fn an_inserted_event_is_found_at_its_seq(_opts: PgPoolOptions, connect: Pg
     let copy_of = |from: i64, seq: i64, prev: &str| {
         format!(
             "INSERT INTO audit_events (org_id, id, occurred_at, received_at, actor_kind, actor_id, actor_name, \
-                 action, entity_type, entity_id, metadata, seq, prev_hash, hash) \
+                 action, entity_type, entity_id, metadata, seq, prev_hash, hash, category, priority) \
              SELECT org_id, gen_random_uuid(), occurred_at, received_at, actor_kind, actor_id, 'Mallory', \
-                    action, entity_type, entity_id, metadata, {seq}, {prev}, hash \
+                    action, entity_type, entity_id, metadata, {seq}, {prev}, hash, category, priority \
                FROM audit_events WHERE org_id = '{ORG}' AND seq = {from}"
         )
     };
@@ -147,9 +147,9 @@ async fn an_event_inserted_and_chained_in_the_middle_is_found(
         (4..=10).rev().map(|s| at_seq(s, &format!("seq = {}", s + 1))).collect();
     statements.push(format!(
         "INSERT INTO audit_events (org_id, id, occurred_at, received_at, actor_kind, actor_id, actor_name, \
-             action, entity_type, entity_id, metadata, seq, prev_hash, hash) \
+             action, entity_type, entity_id, metadata, seq, prev_hash, hash, category, priority) \
          SELECT org_id, gen_random_uuid(), occurred_at, received_at, actor_kind, actor_id, 'Mallory', \
-                action, entity_type, entity_id, metadata, 4, hash, hash \
+                action, entity_type, entity_id, metadata, 4, hash, hash, category, priority \
            FROM audit_events WHERE org_id = '{ORG}' AND seq = 3"
     ));
     tamper(&owner, &statements).await;
@@ -174,8 +174,9 @@ async fn an_unchained_row_is_found(_opts: PgPoolOptions, connect: PgConnectOptio
             "ALTER TABLE audit_events DROP CONSTRAINT audit_events_chained".to_string(),
             format!(
                 "INSERT INTO audit_events (org_id, id, occurred_at, actor_kind, actor_id, actor_name, action, \
-                     entity_type, entity_id) \
-                 VALUES ('{ORG}', gen_random_uuid(), now(), 'user', 'u', 'Mallory', 'task.update', 'task', 't')"
+                     entity_type, entity_id, category, priority) \
+                 VALUES ('{ORG}', gen_random_uuid(), now(), 'user', 'u', 'Mallory', 'task.update', 'task', 't', \
+                         'record', 'low')"
             ),
         ],
     )
