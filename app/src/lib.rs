@@ -61,6 +61,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=(StaticSegment("o"), ParamSegment("org"), StaticSegment("dashboard"))
+                        view=pages::DashboardPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=(
                             StaticSegment("o"),
                             ParamSegment("org"),

@@ -76,6 +76,26 @@ pub async fn ssr(client: &mut Client, slug: &str, runs: usize, report: &mut Repo
     );
     table.timing("time to first byte", first);
     table.timing("whole page", whole);
+    // The dashboard: every number from rollups, so its cost should not
+    // grow with the log.
+    let dashboard = format!("/o/{slug}/dashboard?range=30d");
+    let page = client.get(&dashboard).await?.ok()?;
+    anyhow::ensure!(
+        String::from_utf8_lossy(&page.body).contains("class=\"stats\""),
+        "{dashboard} rendered no counts"
+    );
+    let dash = time(2, runs, async || {
+        client.get(&dashboard).await?.ok()?;
+        anyhow::Ok(())
+    })
+    .await?;
+    report.target(
+        "dashboard server render p95 (30 days)",
+        "≤ 50 ms",
+        format!("{:.2} ms", dash.p95),
+        dash.p95 <= 50.0,
+    );
+    table.timing(&format!("`GET {dashboard}`, whole page"), dash);
     report.add(table);
     Ok(())
 }

@@ -4,13 +4,9 @@
 // navigation and an accessibility audit with axe-core.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { BASE, open, close, ownerCookie } from './support.mjs';
+import { BASE, open, close, ownerCookie, axeViolations } from './support.mjs';
 
 const ORG = '/o/acme';
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 /** The entries' summaries, in order. */
 const summaries = (page) => page.locator('ol[aria-label="Audit log"] > li.entry > button.entry-summary');
@@ -36,15 +32,6 @@ async function findExpanded(page, check, what, limit = 50) {
   throw new Error(`no entry among the first ${count} with ${what}`);
 }
 
-async function axeViolations(page) {
-  // Evaluated through the devtools protocol, which the page's content
-  // security policy (no inline scripts) rightly does not let a <script> do.
-  await page.evaluate(AXE);
-  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help}\n  ${v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' ' + (n.failureSummary ?? '').replace(/\s+/g, ' ')).join('\n  ')}`);
-}
 
 test('rows show a relative time with the exact time on hover and focus, and an IP address column', async () => {
   // Server render (no script): the absolute UTC form, the instant kept.

@@ -2,6 +2,8 @@
 // playwright-core, against the server at BASE_URL.
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 
 export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
 
@@ -107,3 +109,16 @@ export async function waitForEntries(page, predicate, what, whole = () => true) 
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page, as text. */
+export async function axeViolations(page) {
+  // Evaluated through the devtools protocol, which the page's content
+  // security policy (no inline scripts) rightly does not let a <script> do.
+  await page.evaluate(AXE);
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help}\n  ${v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' ' + (n.failureSummary ?? '').replace(/\s+/g, ' ')).join('\n  ')}`);
+}

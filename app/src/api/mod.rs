@@ -7,6 +7,7 @@
 mod access;
 #[cfg(feature = "ssr")]
 mod admission;
+mod dashboard;
 #[cfg(feature = "ssr")]
 mod gate;
 #[cfg(feature = "ssr")]
@@ -20,6 +21,8 @@ pub use admission::{Admission, Busy, HEAVY_WAIT, Permit, Shares, Work, viewer_ke
 pub use gate::{Full, Gate, Pass, default_slots};
 #[cfg(feature = "ssr")]
 pub use store::{AuditStore, StoreError, ViewerCache};
+
+pub use dashboard::load_dashboard;
 
 use leptos::prelude::*;
 

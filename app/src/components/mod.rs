@@ -24,14 +24,14 @@ pub use changes::{ChangesTree, InitialValues, SnapshotTable, value_view};
 pub use embed_mode::EmbedMode;
 pub use entity::EntityCell;
 pub use entry::EntryRow;
-pub use export_menu::ExportMenu;
+pub use export_menu::{ExportMenu, export_href};
 pub use keyboard::install_shortcuts;
 pub use record_nav::{RecordNav, TimelineOrg, encode_segment};
 pub use time::{
     ExactTime, LocalTime, RelativeTime, TimeZonePicker, exact_in_zone, local_to_utc, minute_in_zone,
     provide_clock, relative_time, use_time_zone, utc_offset_minutes,
 };
-pub use timeline::{Timeline, thousands};
+pub use timeline::{Timeline, mark_hydrated, thousands};
 pub use toolbar::{Controls, Toolbar};
 
 /// The viewer's time zone, which typed and picked dates are read in: the

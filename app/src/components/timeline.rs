@@ -468,7 +468,7 @@ fn insert_in_order(list: &mut Vec<AuditEvent>, event: AuditEvent) {
 
 /// Marks the body once the list is interactive, so tests and embedders can
 /// wait for hydration instead of racing it.
-fn mark_hydrated() {
+pub fn mark_hydrated() {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {

@@ -6,6 +6,7 @@ pub mod category;
 mod chain;
 mod changes;
 mod cursor;
+pub mod dashboard;
 mod event;
 #[cfg(feature = "ssr")]
 mod event_query;

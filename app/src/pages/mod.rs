@@ -1,8 +1,10 @@
+mod dashboard;
 pub mod embed;
 mod login;
 mod record;
 mod timeline;
 
+pub use dashboard::DashboardPage;
 pub use embed::EmbedPage;
 pub use login::LoginPage;
 pub use record::RecordHistoryPage;

@@ -25,6 +25,8 @@ pub fn TimelinePage() -> impl IntoView {
                 </Suspense>
             </h1>
             <p class="lede">"Every meaningful action in your organisation: who did what, to which record, when."</p>
+            // A full page load: the dashboard's charts are SVG drawn by the server.
+            <p class="page-links"><a href=move || format!("/o/{}/dashboard", org.get()) rel="external">"Dashboard"</a></p>
             <ChainBadge org=org who=who />
             <TimeZonePicker />
         </header>

@@ -219,6 +219,27 @@ impl AuditStore for PgAuditStore {
         read.await.map_err(store_error)
     }
 
+    async fn span_counts(&self, org_id: Uuid, bounds: &[DateTime<Utc>]) -> Result<Vec<Vec<u64>>, StoreError> {
+        let read = async {
+            // One snapshot: the rollups and the part-hours agree.
+            let mut tx = crate::store::tenant::begin_read(&self.pool, org_id, true, COUNT_TIMEOUT).await?;
+            let counts = crate::store::rollups::counts_between(&mut tx, org_id, bounds).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(counts.into_iter().map(|c| c.0.to_vec()).collect())
+        };
+        read.await.map_err(store_error)
+    }
+
+    async fn log_totals(&self, org_id: Uuid) -> Result<(u64, u64), StoreError> {
+        let read = async {
+            let mut tx = crate::store::tenant::begin_read(&self.pool, org_id, false, COUNT_TIMEOUT).await?;
+            let totals = crate::store::rollups::totals(&mut tx, org_id).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(totals)
+        };
+        read.await.map_err(store_error)
+    }
+
     async fn chain_status(&self, org_id: Uuid) -> Result<Option<ChainStatus>, StoreError> {
         let report = crate::chain::latest_verification(&self.pool, org_id).await.map_err(store_error)?;
         Ok(report.map(|r| r.status()))
