@@ -74,12 +74,7 @@ pub async fn verify(
             data_dir.display()
         );
     }
-    let orgs = match org_slug {
-        Some(slug) => vec![
-            store::find_org(&db.admin, slug).await?.with_context(|| format!("no org with slug '{slug}'"))?,
-        ],
-        None => store::all_orgs(&db.admin).await?,
-    };
+    let orgs = orgs_named(db, org_slug).await?;
     let mut broken = 0;
     for org in orgs {
         let report = if trusted.is_empty() {
@@ -138,12 +133,7 @@ fn user_added(org_id: uuid::Uuid, user_id: uuid::Uuid, email: &str, role: Role) 
 
 /// `recount`: every org's (or one org's) rollups recounted and repaired.
 pub async fn recount(db: &Database, org_slug: Option<&str>) -> anyhow::Result<()> {
-    let orgs = match org_slug {
-        Some(slug) => vec![
-            store::find_org(&db.admin, slug).await?.with_context(|| format!("no org with slug '{slug}'"))?,
-        ],
-        None => store::all_orgs(&db.admin).await?,
-    };
+    let orgs = orgs_named(db, org_slug).await?;
     let mut drifted = 0;
     for org in orgs {
         let r = store::rollups::recount_org(&db.admin, org.id).await?;
@@ -164,4 +154,14 @@ pub async fn recount(db: &Database, org_slug: Option<&str>) -> anyhow::Result<()
         anyhow::bail!("{drifted} org(s) had drifted rollups (now repaired)");
     }
     Ok(())
+}
+
+/// The org with slug `org_slug`, or every org when none is named.
+async fn orgs_named(db: &Database, org_slug: Option<&str>) -> anyhow::Result<Vec<store::Org>> {
+    Ok(match org_slug {
+        Some(slug) => vec![
+            store::find_org(&db.admin, slug).await?.with_context(|| format!("no org with slug '{slug}'"))?,
+        ],
+        None => store::all_orgs(&db.admin).await?,
+    })
 }
