@@ -121,7 +121,6 @@ pub async fn load_dashboard(
                 ..Default::default()
             },
             record: Some((e.entity.entity_type.clone(), e.entity.id.clone())),
-            event_id: Some(e.id),
         })
         .collect();
     stories.extend(failed_sign_in_bursts(&failed.events, &zone_name));

@@ -5,9 +5,8 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use super::{AuditEvent, Category, TimelineFilter};
+use super::{Category, TimelineFilter};
 
 /// The span the activity chart covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -98,7 +97,6 @@ pub struct Story {
     pub filter: TimelineFilter,
     /// The event itself, when it is one: its record's history.
     pub record: Option<(String, String)>,
-    pub event_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,16 +132,17 @@ pub const BURST_MIN: usize = 5;
 /// Runs of at least [`BURST_MIN`] failed sign-ins by one actor, each within
 /// [`BURST_GAP_MINUTES`] of the next, from `failed` (newest first, as the
 /// timeline reads them). `zone` is the links' zone.
-pub fn failed_sign_in_bursts(failed: &[AuditEvent], zone: &str) -> Vec<Story> {
+#[cfg(feature = "ssr")]
+pub fn failed_sign_in_bursts(failed: &[super::AuditEvent], zone: &str) -> Vec<Story> {
     use std::collections::BTreeMap;
-    let mut by_actor: BTreeMap<&str, Vec<&AuditEvent>> = BTreeMap::new();
+    let mut by_actor: BTreeMap<&str, Vec<&super::AuditEvent>> = BTreeMap::new();
     for e in failed {
         by_actor.entry(e.actor.id.as_str()).or_default().push(e);
     }
     let mut stories = Vec::new();
     for (actor, events) in by_actor {
-        let mut run: Vec<&AuditEvent> = Vec::new();
-        let mut flush = |run: &mut Vec<&AuditEvent>| {
+        let mut run: Vec<&super::AuditEvent> = Vec::new();
+        let mut flush = |run: &mut Vec<&super::AuditEvent>| {
             if run.len() >= BURST_MIN
                 && let (Some(newest), Some(oldest)) = (run.first(), run.last())
             {
@@ -164,7 +163,6 @@ pub fn failed_sign_in_bursts(failed: &[AuditEvent], zone: &str) -> Vec<Story> {
                     at: newest.occurred_at,
                     filter,
                     record: None,
-                    event_id: None,
                 });
             }
             run.clear();
@@ -195,19 +193,12 @@ pub fn local(at: DateTime<Utc>, zone: &str) -> NaiveDateTime {
     t.with_nanosecond(0).unwrap_or(t)
 }
 
-#[cfg(not(feature = "ssr"))]
-pub fn local(at: DateTime<Utc>, _zone: &str) -> NaiveDateTime {
-    at.naive_utc()
-}
-
 /// Where the dashboard's numbers are counted, in `zone` at `now`: the
 /// three periods, and the chart's bars (hours for a day, days otherwise),
 /// as wall-clock spans and as instants.
 #[cfg(feature = "ssr")]
 pub mod plan {
-    use chrono::{
-        DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Timelike, Utc,
-    };
+    use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
 
     use super::{DashRange, Span};
 
@@ -216,15 +207,8 @@ pub mod plan {
         pub bars: Vec<(String, Span)>,
     }
 
-    /// The instant a wall-clock time in `tz` names (in a gap, the first
-    /// instant after it; in an overlap, the earlier).
-    pub fn instant(tz: chrono_tz::Tz, local: NaiveDateTime) -> DateTime<Utc> {
-        tz.from_local_datetime(&local)
-            .earliest()
-            .or_else(|| tz.from_local_datetime(&(local + TimeDelta::hours(1))).earliest())
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| local.and_utc())
-    }
+    /// The instant a wall-clock time in `tz` names.
+    pub use crate::model::event_query::local_instant as instant;
 
     pub fn plan(range: DashRange, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Plan {
         let here = now.with_timezone(&tz).naive_local();
@@ -283,7 +267,8 @@ pub mod plan {
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
-    use crate::model::{Actor, ActorKind, EntityRef, EventContext};
+    use crate::model::{Actor, ActorKind, AuditEvent, EntityRef, EventContext};
+    use uuid::Uuid;
 
     fn failed(actor: &str, at: &str) -> AuditEvent {
         let at: DateTime<Utc> = at.parse().unwrap();

@@ -101,7 +101,6 @@ fn window(f: &TimelineFilter, now: DateTime<Utc>) -> Result<Window, WindowError>
         })?,
     };
     let instant = |field: &'static str, local: chrono::NaiveDateTime| -> Result<DateTime<Utc>, WindowError> {
-        use chrono::TimeZone;
         // A filter's dates come from the URL (four-digit years from 1970)
         // or from a client calling the server directly with any date chrono
         // can hold; past year 9999 the arithmetic below, the database's
@@ -113,23 +112,28 @@ fn window(f: &TimelineFilter, now: DateTime<Utc>) -> Result<Window, WindowError>
                 message: "not a date between 1970-01-01 and 9999-12-31".to_string(),
             });
         }
-        // In a DST gap the wall-clock time does not exist; the hour after it
-        // does. In an overlap, the earlier instant keeps the window wide.
-        Ok(zone
-            .from_local_datetime(&local)
-            .earliest()
-            .or_else(|| {
-                let later = local.checked_add_signed(chrono::TimeDelta::hours(1))?;
-                zone.from_local_datetime(&later).earliest()
-            })
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| local.and_utc()))
+        Ok(local_instant(zone, local))
     };
     let recent = f.within.and_then(|w| now.checked_sub_signed(chrono::TimeDelta::hours(w.hours())));
     let after = f.after.map(|d| instant("after", d)).transpose()?;
     let from = recent.max(after);
     let until = f.before.map(|d| instant("before", d)).transpose()?;
     Ok((from, until))
+}
+
+/// The instant a wall-clock time in `zone` names. In a DST gap the
+/// wall-clock time does not exist; the hour after it does. In an overlap,
+/// the earlier instant keeps a window wide.
+pub fn local_instant(zone: chrono_tz::Tz, local: chrono::NaiveDateTime) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    zone.from_local_datetime(&local)
+        .earliest()
+        .or_else(|| {
+            let later = local.checked_add_signed(chrono::TimeDelta::hours(1))?;
+            zone.from_local_datetime(&later).earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| local.and_utc())
 }
 
 /// The wall-clock dates a filter may name.

@@ -128,7 +128,7 @@ fn DashboardBody(org: String, d: Dashboard) -> impl IntoView {
             </section>
             <section aria-labelledby="by-type">
                 <h2 id="by-type">"Activity by type · last " {d.range.label()}</h2>
-                <CategoryChart org=org.clone() zone=zone.clone() counts=by_category.clone() total=in_range span_filter=span_filter.clone() />
+                <CategoryChart org=org.clone() counts=by_category.clone() total=in_range span_filter=span_filter.clone() />
             </section>
             <section aria-labelledby="over-time">
                 <h2 id="over-time">"Activity over time"</h2>
@@ -152,12 +152,10 @@ fn DashboardBody(org: String, d: Dashboard) -> impl IntoView {
 #[component]
 fn CategoryChart(
     org: String,
-    zone: String,
     counts: Vec<(Category, u64)>,
     total: u64,
     span_filter: crate::model::TimelineFilter,
 ) -> impl IntoView {
-    let _ = zone;
     let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let rows = counts
         .into_iter()
