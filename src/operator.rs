@@ -137,15 +137,16 @@ pub async fn recount(db: &Database, org_slug: Option<&str>) -> anyhow::Result<()
     let mut drifted = 0;
     for org in orgs {
         let r = store::rollups::recount_org(&db.admin, org.id).await?;
-        if r.drifted_rows == 0 && !r.total_drifted {
+        if r.drifted_rows == 0 && r.drifted_actor_rows == 0 && !r.total_drifted {
             println!("{}: {} events, rollups exact", org.slug, r.events);
         } else {
             drifted += 1;
             println!(
-                "{}: {} events; {} rollup rows{} had drifted and were repaired",
+                "{}: {} events; {} rollup rows, {} per-person rows{} had drifted and were repaired",
                 org.slug,
                 r.events,
                 r.drifted_rows,
+                r.drifted_actor_rows,
                 if r.total_drifted { " and the total" } else { "" }
             );
         }

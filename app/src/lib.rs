@@ -66,6 +66,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=(StaticSegment("o"), ParamSegment("org"), StaticSegment("people"), ParamSegment("actor"))
+                        view=pages::PersonPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=(
                             StaticSegment("o"),
                             ParamSegment("org"),

@@ -121,6 +121,7 @@ pub async fn load_dashboard(
                 ..Default::default()
             },
             record: Some((e.entity.entity_type.clone(), e.entity.id.clone())),
+            actor: Some((e.actor.id.clone(), e.actor.name.clone())),
         })
         .collect();
     stories.extend(failed_sign_in_bursts(&failed.events, &zone_name));

@@ -10,6 +10,7 @@ mod admission;
 mod dashboard;
 #[cfg(feature = "ssr")]
 mod gate;
+mod people;
 #[cfg(feature = "ssr")]
 mod store;
 
@@ -23,6 +24,7 @@ pub use gate::{Full, Gate, Pass, default_slots};
 pub use store::{AuditStore, StoreError, ViewerCache};
 
 pub use dashboard::load_dashboard;
+pub use people::{MAX_ACTOR_CHARS, load_person};
 
 use leptos::prelude::*;
 

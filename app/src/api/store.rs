@@ -86,6 +86,22 @@ pub trait AuditStore: Send + Sync + 'static {
         Err(StoreError::failed("this store keeps no counts"))
     }
 
+    /// One actor's counts over whole UTC days `days` (`[from, until)`): all
+    /// events, those matching each of `measures` (timeline action terms),
+    /// and the `modules` busiest record types. For the people page; a store
+    /// that keeps no counts says so.
+    async fn actor_counts(
+        &self,
+        org_id: Uuid,
+        actor_id: &str,
+        days: (chrono::NaiveDate, chrono::NaiveDate),
+        measures: &[Vec<String>],
+        modules: usize,
+    ) -> Result<crate::model::people::ActorCounts, StoreError> {
+        let _ = (org_id, actor_id, days, measures, modules);
+        Err(StoreError::failed("this store keeps no counts"))
+    }
+
     /// The latest recorded verification of `org_id`'s hash chain, if any.
     async fn chain_status(&self, org_id: Uuid) -> Result<Option<ChainStatus>, StoreError>;
 

@@ -92,10 +92,25 @@ fn EntryDetail(event: AuditEvent, id: String) -> impl IntoView {
             }
         })
     };
+    let outcome = crate::model::outcome_of(&event.action, event.actor.kind, &event.metadata).map(|o| {
+        view! {
+            <div class="fact" data-fact="result">
+                <dt>"Result"</dt>
+                <dd><span class=format!("outcome outcome-{}", o.as_str())>{o.glyph()}" "{o.label()}</span></dd>
+            </div>
+        }
+    });
+    let kind = match (event.category, event.priority) {
+        (Some(c), Some(p)) => Some(format!("{} · {} risk", c.label(), p.label())),
+        (Some(c), None) => Some(c.label().to_string()),
+        (None, Some(p)) => Some(format!("{} risk", p.label())),
+        (None, None) => None,
+    };
     let ctx = event.context;
     let event_id = event.id;
     let nav_entity = event.entity.clone();
     let history = use_context::<super::TimelineOrg>().and_then(|o| o.record_path(&event.entity));
+    let person = use_context::<super::TimelineOrg>().and_then(|o| o.person_path(&event.actor.id));
     let record = format!("{} {}", entity_type_label(&event.entity.entity_type), event.entity.display_name());
     let country = ctx.country.map(|code| match country_name(&code) {
         Some(name) => format!("{name} ({code})"),
@@ -139,7 +154,17 @@ fn EntryDetail(event: AuditEvent, id: String) -> impl IntoView {
                     <dt>"When"</dt>
                     <dd><ExactTime at=event.occurred_at /></dd>
                 </div>
-                {text("actor", "Actor", Some(event.actor.name))}
+                {outcome}
+                {text("kind", "Type", kind)}
+                <div class="fact" data-fact="actor">
+                    <dt>"Actor"</dt>
+                    <dd>
+                        {match person {
+                            Some(href) => view! { <a href=href title="Everything they did">{event.actor.name}</a> }.into_any(),
+                            None => view! { <span>{event.actor.name}</span> }.into_any(),
+                        }}
+                    </dd>
+                </div>
                 {text("email", "Email", event.actor.email)}
                 {code("actor-id", "Actor id", Some(event.actor.id))}
                 <div class="fact" data-fact="record">

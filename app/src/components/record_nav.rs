@@ -22,6 +22,17 @@ impl TimelineOrg {
             format!("/o/{org}/records/{}/{}", encode_segment(&entity.entity_type), encode_segment(&entity.id))
         })
     }
+
+    /// The actor's people page, where record pages are linked too.
+    pub fn person_path(&self, actor_id: &str) -> Option<String> {
+        let org = self.org.get_untracked();
+        (self.history && !org.starts_with("vt1.")).then(|| person_href(&org, actor_id))
+    }
+}
+
+/// The people page of `actor_id` in `org`.
+pub fn person_href(org: &str, actor_id: &str) -> String {
+    format!("/o/{org}/people/{}", encode_segment(actor_id))
 }
 
 /// Percent-encodes a path segment (record ids are free text).
@@ -57,7 +68,12 @@ pub fn RecordNav(event_id: uuid::Uuid, entity: EntityRef) -> impl IntoView {
             <Suspense fallback=|| view! { <p class="neighbour">"Looking for this record's other changes…"</p> }>
                 {move || Suspend::new(async move {
                     match neighbours.await {
-                        Ok(n) => view! { {side("Previous change", n.previous)} {side("Next change", n.next)} }.into_any(),
+                        Ok(n) => view! {
+                            {side("Previous change", n.previous)}
+                            {side("Next change", n.next)}
+                            <Related events=n.related />
+                        }
+                        .into_any(),
                         Err(_) => view! { <p class="neighbour">"This record's other changes could not be loaded."</p> }.into_any(),
                     }
                 })}
@@ -65,4 +81,44 @@ pub fn RecordNav(event_id: uuid::Uuid, entity: EntityRef) -> impl IntoView {
             {history.map(|href| view! { <a class="record-history" href=href>"Full history of this record →"</a> })}
         </nav>
     }
+}
+
+/// Events of the same request or session a few seconds around an entry:
+/// what it set off, or what came with it.
+#[component]
+fn Related(events: Vec<AuditEvent>) -> impl IntoView {
+    if events.is_empty() {
+        return None;
+    }
+    let org = use_context::<TimelineOrg>();
+    let items = events
+        .into_iter()
+        .map(|e| {
+            let when = e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let label = format!(
+                "{} · {} {}",
+                crate::model::action_label(&e.action),
+                crate::model::entity_type_label(&e.entity.entity_type),
+                e.entity.display_name()
+            );
+            let link = org.and_then(|o| o.record_path(&e.entity));
+            view! {
+                <li>
+                    {match link {
+                        Some(href) => view! { <a href=href>{label}</a> }.into_any(),
+                        None => view! { <span>{label}</span> }.into_any(),
+                    }}
+                    " by " {e.actor.name} " · "
+                    <time datetime=when.clone()>{when.replace('T', " ").replace('Z', " UTC")}</time>
+                </li>
+            }
+        })
+        .collect_view();
+    Some(view! {
+        <div class="related">
+            <h3>"Related events"</h3>
+            <p class="related-note">"Same request or session, within a few seconds"</p>
+            <ul>{items}</ul>
+        </div>
+    })
 }

@@ -97,6 +97,8 @@ pub struct Story {
     pub filter: TimelineFilter,
     /// The event itself, when it is one: its record's history.
     pub record: Option<(String, String)>,
+    /// Who it was about or by: id and name, for their people page.
+    pub actor: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,6 +165,7 @@ pub fn failed_sign_in_bursts(failed: &[super::AuditEvent], zone: &str) -> Vec<St
                     at: newest.occurred_at,
                     filter,
                     record: None,
+                    actor: Some((actor.to_string(), name.clone())),
                 });
             }
             run.clear();
@@ -290,6 +293,8 @@ mod tests {
             changes: None,
             context: EventContext::default(),
             metadata: serde_json::json!({}),
+            category: None,
+            priority: None,
         }
     }
 

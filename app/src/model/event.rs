@@ -114,6 +114,12 @@ pub struct AuditEvent {
     pub context: EventContext,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub metadata: serde_json::Value,
+    /// What kind of happening it is, as the store classified it on writing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<super::Category>,
+    /// Its risk, as the store rated it on writing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<super::Priority>,
 }
 
 /// An event on its way into the store.
@@ -186,9 +192,19 @@ pub struct ActorSummary {
     pub name: String,
 }
 
-/// The changes just before and just after one event to the same record.
+/// The changes just before and just after one event to the same record,
+/// and the events of the same request or session around it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecordNeighbors {
     pub previous: Option<AuditEvent>,
     pub next: Option<AuditEvent>,
+    /// Events sharing the request id or session id, at most
+    /// [`RELATED_WINDOW_SECS`] away, oldest first, at most [`RELATED_MAX`].
+    #[serde(default)]
+    pub related: Vec<AuditEvent>,
 }
+
+/// How far apart a related event may be.
+pub const RELATED_WINDOW_SECS: i64 = 10;
+/// Most related events listed.
+pub const RELATED_MAX: usize = 10;

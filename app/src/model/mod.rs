@@ -14,6 +14,8 @@ pub mod filter;
 mod lcs;
 pub mod limits;
 pub mod names;
+mod outcome;
+pub mod people;
 pub mod percent;
 pub mod query;
 mod user_agent;
@@ -31,12 +33,13 @@ pub use changes::{
 pub use cursor::Cursor;
 pub use event::{
     Actor, ActorKind, ActorSummary, AuditEvent, COUNT_CAP, EntityRef, EventContext, EventCount,
-    NewAuditEvent, RecordNeighbors, TimelinePage,
+    NewAuditEvent, RELATED_MAX, RELATED_WINDOW_SECS, RecordNeighbors, TimelinePage,
 };
 pub use event::{EventsSince, SINCE_BATCH};
 #[cfg(feature = "ssr")]
 pub use event_query::{EventQuery, WindowError};
 pub use filter::{ACTION_TYPES, Ignored, PAGE_KEYS, TimelineFilter, Within, action_label, entity_type_label};
+pub use outcome::{Outcome, outcome_of};
 pub use user_agent::{ClientKind, UserAgent, describe_user_agent, parse_user_agent};
 pub use verb::{Tone, action_verb};
 pub use viewer::{DemoAccount, OrgRef, Role, Viewer};

@@ -285,10 +285,15 @@ fn StoryList(org: String, stories: Vec<Story>, range: DashRange) -> impl IntoVie
                 None => timeline_href(&org, &s.filter),
             };
             let when = s.at.format("%Y-%m-%d %H:%M UTC").to_string();
+            let actor = s.actor.as_ref().map(|(id, name)| {
+                let href = crate::components::person_href(&org, id);
+                view! { <a class="story-actor" href=href title="Everything they did">{name.clone()}</a> }
+            });
             view! {
                 <li class="story">
                     <span class="story-mark" aria-hidden="true">"!"</span>
                     <a href=href>{s.title.clone()}</a>
+                    {actor}
                     <time datetime=s.at.to_rfc3339()>{when}</time>
                 </li>
             }

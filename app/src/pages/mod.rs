@@ -1,12 +1,14 @@
 mod dashboard;
 pub mod embed;
 mod login;
+mod people;
 mod record;
 mod timeline;
 
 pub use dashboard::DashboardPage;
 pub use embed::EmbedPage;
 pub use login::LoginPage;
+pub use people::PersonPage;
 pub use record::RecordHistoryPage;
 pub use timeline::TimelinePage;
 

@@ -35,6 +35,8 @@ fn event(minutes_ago: i64, action: &str, name: &str) -> AuditEvent {
         changes: None,
         context: EventContext::default(),
         metadata: serde_json::Value::Null,
+        category: None,
+        priority: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! writes only ever INSERT (single, batched or COPY). The SQL sits beside the
 //! code that runs it.
 
+pub mod actor_counts;
 mod copy;
 pub mod export;
 pub mod filter_sql;

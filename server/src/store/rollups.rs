@@ -135,6 +135,8 @@ pub struct Recount {
     pub events: u64,
     /// Rollup rows whose event count was wrong, missing or extra.
     pub drifted_rows: u64,
+    /// Per-actor daily rows whose count was wrong, missing or extra.
+    pub drifted_actor_rows: u64,
     /// Whether the org's total count was wrong.
     pub total_drifted: bool,
 }
@@ -170,6 +172,7 @@ pub async fn recount_org(pool: &sqlx::PgPool, org_id: Uuid) -> Result<Recount, s
     .bind(org_id)
     .fetch_one(&mut *tx)
     .await?;
+    let drifted_actor_rows = recount_actors(&mut tx, org_id).await?;
     sqlx::query("DELETE FROM event_rollups WHERE org_id = $1").bind(org_id).execute(&mut *tx).await?;
     sqlx::query(
         "INSERT INTO event_rollups (org_id, hour, category, priority, events, bytes) \
@@ -191,6 +194,39 @@ pub async fn recount_org(pool: &sqlx::PgPool, org_id: Uuid) -> Result<Recount, s
         org_id,
         events: u64::try_from(events).unwrap_or(0),
         drifted_rows: u64::try_from(drifted).unwrap_or(0),
+        drifted_actor_rows,
         total_drifted: kept_total.unwrap_or(0) != events,
     })
+}
+
+/// Recounts and rewrites `org_id`'s per-actor daily rollups inside the
+/// recount's transaction; returns how many rows had drifted.
+async fn recount_actors(tx: &mut PgConnection, org_id: Uuid) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "CREATE TEMP TABLE recount_actors ON COMMIT DROP AS \
+         SELECT actor_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, action, entity_type, \
+                count(*) AS events \
+           FROM audit_events WHERE org_id = $1 GROUP BY 1, 2, 3, 4",
+    )
+    .bind(org_id)
+    .execute(&mut *tx)
+    .await?;
+    let (drifted,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM recount_actors t \
+           FULL JOIN (SELECT * FROM actor_rollups WHERE org_id = $1) k \
+             USING (actor_id, day, action, entity_type) \
+          WHERE t.events IS DISTINCT FROM k.events",
+    )
+    .bind(org_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM actor_rollups WHERE org_id = $1").bind(org_id).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO actor_rollups (org_id, actor_id, day, action, entity_type, events) \
+         SELECT $1, actor_id, day, action, entity_type, events FROM recount_actors",
+    )
+    .bind(org_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(u64::try_from(drifted).unwrap_or(0))
 }

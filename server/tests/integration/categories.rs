@@ -210,6 +210,30 @@ async fn rollup_rows(owner: &PgPool, org: Uuid) -> Vec<(DateTime<Utc>, String, S
     .unwrap()
 }
 
+type ActorRow = (String, chrono::NaiveDate, String, String, i64);
+
+async fn actor_rows(owner: &PgPool, org: Uuid) -> Vec<ActorRow> {
+    sqlx::query_as(
+        "SELECT actor_id, day, action, entity_type, events FROM actor_rollups WHERE org_id = $1 \
+          ORDER BY 1, 2, 3, 4",
+    )
+    .bind(org)
+    .fetch_all(owner)
+    .await
+    .unwrap()
+}
+
+async fn count_by_actor(owner: &PgPool, org: Uuid) -> Vec<ActorRow> {
+    sqlx::query_as(
+        "SELECT actor_id, (occurred_at AT TIME ZONE 'UTC')::date, action, entity_type, count(*) \
+           FROM audit_events WHERE org_id = $1 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+    )
+    .bind(org)
+    .fetch_all(owner)
+    .await
+    .unwrap()
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn rollups_equal_the_events_after_concurrent_writers(_o: PgPoolOptions, connect: PgConnectOptions) {
     let app = app_pool(connect.clone()).await;
@@ -234,6 +258,7 @@ async fn rollups_equal_the_events_after_concurrent_writers(_o: PgPoolOptions, co
     }
     for org in [ORG, OTHER] {
         assert_eq!(rollup_rows(&owner, org).await, count_by_hour(&owner, org).await);
+        assert_eq!(actor_rows(&owner, org).await, count_by_actor(&owner, org).await);
         let mut conn = owner.acquire().await.unwrap();
         let (events, _) = rollups::totals(&mut conn, org).await.unwrap();
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM audit_events WHERE org_id = $1")
@@ -282,7 +307,10 @@ async fn the_recount_finds_and_repairs_drift(_o: PgPoolOptions, connect: PgConne
     store::ensure_org(&owner, ORG, "acme", "Acme").await.unwrap();
     insert(&app, &events_of(ORG, t0())).await;
     let clean = rollups::recount_org(&owner, ORG).await.unwrap();
-    assert_eq!((clean.events, clean.drifted_rows, clean.total_drifted), (corpus().len() as u64, 0, false));
+    assert_eq!(
+        (clean.events, clean.drifted_rows, clean.drifted_actor_rows, clean.total_drifted),
+        (corpus().len() as u64, 0, 0, false)
+    );
     // Drift from outside the product: one count changed, one row gone, one
     // row that no event backs, and a wrong total.
     for sql in [
@@ -290,14 +318,17 @@ async fn the_recount_finds_and_repairs_drift(_o: PgPoolOptions, connect: PgConne
         "DELETE FROM event_rollups WHERE category = 'view'",
         "INSERT INTO event_rollups VALUES ('00000000-0000-0000-0000-0000000000c0', '2001-01-01', 'view', 'low', 3, 9)",
         "UPDATE event_totals SET events = 1",
+        "UPDATE actor_rollups SET events = events * 2",
     ] {
         sqlx::query(sql).execute(&owner).await.unwrap();
     }
     let found = rollups::recount_org(&owner, ORG).await.unwrap();
     assert_eq!((found.drifted_rows, found.total_drifted), (3, true));
+    assert!(found.drifted_actor_rows > 0);
     assert_eq!(rollup_rows(&owner, ORG).await, count_by_hour(&owner, ORG).await);
+    assert_eq!(actor_rows(&owner, ORG).await, count_by_actor(&owner, ORG).await);
     let again = rollups::recount_org(&owner, ORG).await.unwrap();
-    assert_eq!((again.drifted_rows, again.total_drifted), (0, false));
+    assert_eq!((again.drifted_rows, again.drifted_actor_rows, again.total_drifted), (0, 0, false));
     // The app role may read the rollups but never write them.
     let err = sqlx::query("UPDATE event_rollups SET events = 0").execute(&app).await.unwrap_err();
     assert!(err.to_string().contains("permission denied"), "{err}");

@@ -230,6 +230,45 @@ async fn neighbours_are_the_same_records_adjacent_changes(_o: PgPoolOptions, con
     );
 }
 
+/// Related events share the request or the session and lie within a few
+/// seconds; a scope still hides what it hides.
+#[sqlx::test(migrations = "./migrations")]
+async fn related_events_share_a_request_or_session_nearby(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let app = app_pool(connect).await;
+    let at = |s: i64| t0() + chrono::Duration::seconds(s);
+    let with = |s: i64, action: &str, request: Option<&str>, session: Option<&str>| {
+        let mut e = event(ORG, at(s), action, &format!("r{s}"));
+        e.context.request_id = request.map(str::to_string);
+        e.context.session_id = session.map(str::to_string);
+        e
+    };
+    insert(
+        &app,
+        &[
+            with(0, "approval.create", Some("req_1"), Some("s_1")),
+            with(3, "notification.send", Some("req_1"), None),
+            with(5, "invoice.update", None, Some("s_1")),
+            with(7, "invoice.view", Some("req_2"), Some("s_2")),
+            with(30, "invoice.delete", Some("req_1"), Some("s_1")),
+            with(-4, "session.login", None, Some("s_1")),
+        ],
+    )
+    .await;
+    let store = PgAuditStore::new(app);
+    let all = store.list_events(ORG, &q(TimelineFilter::default()), None, 50).await.unwrap().events;
+    let origin = all.iter().find(|e| e.action == "approval.create").unwrap();
+    let n = store.record_neighbors(ORG, origin.id, &EventQuery::default()).await.unwrap();
+    let related: Vec<&str> = n.related.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(related, ["session.login", "notification.send", "invoice.update"]);
+    let scope = q(query::parse("-action:*.send").unwrap());
+    let n = store.record_neighbors(ORG, origin.id, &scope).await.unwrap();
+    assert_eq!(n.related.len(), 2, "the scope hides the notification");
+    // An event whose request and session nothing else shares has none.
+    let lone = all.iter().find(|e| e.action == "invoice.view").unwrap();
+    let n = store.record_neighbors(ORG, lone.id, &EventQuery::default()).await.unwrap();
+    assert!(n.related.is_empty(), "{:?}", n.related);
+}
+
 /// A search term under 3 characters cannot use the trigram index, so each
 /// page tests a bounded stretch of the log and continues after it: the
 /// matches all arrive, page by page, and no request reads the whole log.

@@ -13,6 +13,7 @@ mod export;
 mod filters;
 mod limits;
 mod live;
+mod people;
 mod saved_statements;
 mod sign_in_limits;
 mod store;

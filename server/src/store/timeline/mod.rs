@@ -6,8 +6,8 @@
 
 use app::model::limits::{PAGE_BUDGET_BYTES, SINCE_BUDGET_BYTES};
 use app::model::{
-    Actor, ActorKind, ActorSummary, AuditEvent, Changes, Cursor, EntityRef, EventContext, EventCount,
-    EventQuery, RecordNeighbors, TimelinePage,
+    Actor, ActorKind, ActorSummary, AuditEvent, Category, Changes, Cursor, EntityRef, EventContext,
+    EventCount, EventQuery, Priority, RecordNeighbors, TimelinePage,
 };
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
@@ -33,7 +33,7 @@ const COUNT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 pub(super) const EVENT_COLUMNS: &str = "SELECT e.id, e.org_id, e.seq, e.occurred_at, e.received_at, e.actor_kind, e.actor_id, \
         e.actor_name, e.actor_email, e.actor_avatar, e.action, e.entity_type, e.entity_id, e.entity_name, \
         e.changes, host(e.ip) AS ip, e.user_agent, e.session_id, e.request_id, e.country, e.metadata, \
-        EXISTS (SELECT 1 FROM entity_state s \
+        e.category, e.priority, EXISTS (SELECT 1 FROM entity_state s \
                  WHERE s.org_id = e.org_id AND s.entity_type = e.entity_type \
                    AND s.entity_id = e.entity_id AND s.deleted) AS entity_deleted ";
 
@@ -141,6 +141,8 @@ pub(super) struct EventRow {
     request_id: Option<String>,
     country: Option<String>,
     metadata: StoredJson,
+    category: String,
+    priority: String,
     entity_deleted: bool,
 }
 
@@ -178,6 +180,8 @@ impl EventRow {
                 country: self.country,
             },
             metadata: self.metadata.0,
+            category: Category::parse(&self.category),
+            priority: Priority::parse(&self.priority),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! (counts, people, record types, a record's neighbours) written here.
 
 use app::api::{AuditStore, StoreError};
-use app::model::ChainStatus;
+use app::model::{ChainStatus, RELATED_MAX, RELATED_WINDOW_SECS};
 use async_trait::async_trait;
 
 use super::page::{scan_floor, split_actors};
@@ -100,13 +100,14 @@ impl AuditStore for PgAuditStore {
         let read = async {
             let mut tx = crate::store::tenant::begin_read(pool, org_id, false, READ_TIMEOUT).await?;
             let mut origin = QueryBuilder::<Postgres>::new(
-                "SELECT entity_type, entity_id, occurred_at, id FROM audit_events WHERE org_id = ",
+                "SELECT entity_type, entity_id, occurred_at, id, request_id, session_id FROM audit_events \
+                  WHERE org_id = ",
             );
             origin.push_bind(org_id).push(" AND id = ").push_bind(id);
             push_conditions(&mut origin, org_id, within);
-            let found: Option<(String, String, DateTime<Utc>, Uuid)> =
-                origin.build_query_as().fetch_optional(&mut *tx).await?;
-            let Some((entity_type, entity_id, at, id)) = found else {
+            type Origin = (String, String, DateTime<Utc>, Uuid, Option<String>, Option<String>);
+            let found: Option<Origin> = origin.build_query_as().fetch_optional(&mut *tx).await?;
+            let Some((entity_type, entity_id, at, id, request_id, session_id)) = found else {
                 return Ok::<_, sqlx::Error>(RecordNeighbors::default());
             };
             let side = |older: bool| {
@@ -136,10 +137,36 @@ impl AuditStore for PgAuditStore {
             };
             let previous: Option<EventRow> = side(true).build_query_as().fetch_optional(&mut *tx).await?;
             let next: Option<EventRow> = side(false).build_query_as().fetch_optional(&mut *tx).await?;
+            let related: Vec<EventRow> = match (request_id, session_id) {
+                (None, None) => Vec::new(),
+                (request_id, session_id) => {
+                    // A few seconds of the org's log around the event, on the
+                    // time index: cheap whatever the log's size.
+                    let window = chrono::TimeDelta::seconds(RELATED_WINDOW_SECS);
+                    let mut sql = QueryBuilder::<Postgres>::new(EVENT_COLUMNS);
+                    sql.push("FROM audit_events e WHERE e.org_id = ")
+                        .push_bind(org_id)
+                        .push(" AND e.occurred_at >= ")
+                        .push_bind(at - window)
+                        .push(" AND e.occurred_at <= ")
+                        .push_bind(at + window)
+                        .push(" AND e.id <> ")
+                        .push_bind(id)
+                        .push(" AND (e.request_id = ")
+                        .push_bind(request_id)
+                        .push(" OR e.session_id = ")
+                        .push_bind(session_id)
+                        .push(")");
+                    push_conditions(&mut sql, org_id, within);
+                    sql.push(" ORDER BY e.occurred_at, e.id LIMIT ").push_bind(RELATED_MAX as i64);
+                    sql.build_query_as().fetch_all(&mut *tx).await?
+                }
+            };
             tx.commit().await?;
             Ok::<_, sqlx::Error>(RecordNeighbors {
                 previous: previous.map(EventRow::into_event),
                 next: next.map(EventRow::into_event),
+                related: related.into_iter().map(EventRow::into_event).collect(),
             })
         };
         read.await.map_err(store_error)
@@ -236,6 +263,25 @@ impl AuditStore for PgAuditStore {
             let totals = crate::store::rollups::totals(&mut tx, org_id).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(totals)
+        };
+        read.await.map_err(store_error)
+    }
+
+    async fn actor_counts(
+        &self,
+        org_id: Uuid,
+        actor_id: &str,
+        days: (chrono::NaiveDate, chrono::NaiveDate),
+        measures: &[Vec<String>],
+        modules: usize,
+    ) -> Result<app::model::people::ActorCounts, StoreError> {
+        let read = async {
+            let mut tx = crate::store::tenant::begin_read(&self.pool, org_id, true, COUNT_TIMEOUT).await?;
+            let counts =
+                crate::store::actor_counts::actor_counts(&mut tx, org_id, actor_id, days, measures, modules)
+                    .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(counts)
         };
         read.await.map_err(store_error)
     }

@@ -109,6 +109,8 @@ fn sample() -> AuditEvent {
         changes: Some(Changes::Initial(serde_json::from_str(r#"{"total": "-5", "note": "a,b"}"#).unwrap())),
         context: EventContext { ip: Some("203.0.113.7".into()), ..Default::default() },
         metadata: serde_json::json!({"plan": "pro"}),
+        category: None,
+        priority: None,
     }
 }
 
