@@ -44,6 +44,22 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! have initdb && [[ 
   apt_install postgresql
 fi
 
+# Estimated locations for IP addresses: the IPFire Location Database as
+# Debian packages it for tor (country ranges, CC BY-SA 4.0). Only its two
+# files are unpacked; the package would pull in the tor daemon.
+if [[ ! -s "$AUDIT_GEOIP_DIR/geoip6" && ! -s /usr/share/tor/geoip6 ]]; then
+  have apt-get || { echo "no apt-get: put tor's geoip and geoip6 files in \$AUDIT_GEOIP_DIR" >&2; exit 1; }
+  if ! $apt_updated; then step "apt-get update"; apt-get update -qq; apt_updated=true; fi
+  step "IP location table (Debian's tor-geoipdb) into $AUDIT_GEOIP_DIR"
+  geo_tmp="$(mktemp -d)"
+  id _apt >/dev/null 2>&1 && chown _apt "$geo_tmp"  # apt downloads as _apt
+  (cd "$geo_tmp" && apt-get download -qq tor-geoipdb >/dev/null \
+    && dpkg-deb --fsys-tarfile tor-geoipdb_*.deb | tar -x ./usr/share/tor/geoip ./usr/share/tor/geoip6)
+  mkdir -p "$AUDIT_GEOIP_DIR"
+  mv "$geo_tmp/usr/share/tor/geoip" "$geo_tmp/usr/share/tor/geoip6" "$AUDIT_GEOIP_DIR/"
+  rm -rf "$geo_tmp"
+fi
+
 if $want_tests; then
   [[ -x /usr/bin/chromium ]] || apt_install chromium
   if [[ ! -d end2end/node_modules/playwright-core ]]; then

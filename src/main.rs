@@ -276,6 +276,9 @@ async fn load_demo(db: &Database, index: usize, opts: DemoOptions) -> anyhow::Re
 }
 
 async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> {
+    // Estimated locations for the entries' IP addresses, from a local
+    // table; loading it never delays serving.
+    tokio::spawn(server::geo::load_in_background(server::geo::default_dirs()));
     // Demo data and its public passwords only when asked for, whatever the
     // database.
     let demo = args.demo;

@@ -2,7 +2,8 @@
 // sent through the ingestion API, then their page (plain HTML, no wasm)
 // must show exactly those counts, each linking to the timeline showing as
 // many events; an expanded entry names its result, its type and risk, its
-// related events and links the actor to their page; axe in light and dark.
+// estimated location, its related events, exports itself and links the
+// actor to their page; axe in light and dark.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -25,7 +26,7 @@ const minutesAgo = (m, s = 0) => new Date(Date.now() - m * 60_000 + s * 1000).to
  *  a report; the invoice update set off an approval and a notification. */
 const HISTORY = [
   ['session.login', 'session', 's1', minutesAgo(200), { session_id: 'pia_s1' }],
-  ['invoice.update', 'invoice', 'inv_p1', minutesAgo(190), { session_id: 'pia_s1', request_id: 'pia_req' }, { result: 'success' }],
+  ['invoice.update', 'invoice', 'inv_p1', minutesAgo(190), { session_id: 'pia_s1', request_id: 'pia_req', ip: '81.2.69.142' }, { result: 'success' }],
   ['approval.create', 'approval', 'apr_p1', minutesAgo(190, 1), { request_id: 'pia_req' }],
   ['notification.send', 'notification', 'ntf_p1', minutesAgo(190, 2), { session_id: 'pia_s1' }],
   ['invoice.delete', 'invoice', 'inv_p2', minutesAgo(150), { session_id: 'pia_s1' }],
@@ -144,6 +145,28 @@ test('an expanded entry shows its result, type, related events and links its act
     ['approval.create · Approval APR_P1', 'notification.send · Notification NTF_P1'],
   );
   assert.equal(await related.first().locator('a').getAttribute('href'), '/o/acme/records/approval/apr_p1');
+  // No country from the sender: estimated from the address, and said so.
+  assert.equal((await detail.locator('[data-fact="location"] dd').textContent()).trim(), 'United Kingdom (GB), estimated');
+  assert.equal(await detail.locator('[data-fact="country"]').count(), 0);
+  // Export entry: this one event as JSON and CSV, each recorded as an export.
+  const id = await row.getAttribute('data-event-id');
+  const exports = detail.locator('.entry-export a');
+  assert.deepEqual(await exports.allTextContents(), ['JSON', 'CSV']);
+  const json = await page.context().request.get(BASE + (await exports.nth(0).getAttribute('href')));
+  assert.equal(json.status(), 200);
+  assert.match(json.headers()['content-disposition'], new RegExp(`audit-log-acme-event-${id}\\.json`));
+  const parsed = await json.json();
+  assert.deepEqual(parsed.map((e) => [e.id, e.action, e.metadata]), [[id, 'invoice.update', { result: 'success' }]]);
+  const csv = await (await page.context().request.get(BASE + (await exports.nth(1).getAttribute('href')))).text();
+  assert.equal(csv.trim().split('\r\n').length, 2, csv);
+  assert.ok(csv.includes(id));
+  const bad = await page.context().request.get(BASE + '/o/acme/export.json?event=not-an-id');
+  assert.equal(bad.status(), 400);
+  assert.match(await bad.text(), /^event: /);
+  const log = await page.context().request.get(BASE + '/o/acme/export.json?action=audit_log.export');
+  const recorded = (await log.json()).filter((e) => e.metadata.filter === `event=${id}`);
+  assert.deepEqual(recorded.map((e) => e.metadata.format).sort(), ['csv', 'json']);
+
   const actor = detail.locator('[data-fact="actor"] a');
   assert.equal(await actor.getAttribute('href'), PERSON);
   await actor.click();

@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod db;
 pub mod embed;
 pub mod embedded_pg;
+pub mod geo;
 pub mod http;
 pub mod live;
 pub mod random;

@@ -106,15 +106,42 @@ fn EntryDetail(event: AuditEvent, id: String) -> impl IntoView {
         (None, Some(p)) => Some(format!("{} risk", p.label())),
         (None, None) => None,
     };
+    let exports = use_context::<super::TimelineOrg>().and_then(|o| {
+        let (json, csv) = (o.entry_export(event.id, "json")?, o.entry_export(event.id, "csv")?);
+        // `rel="external"`: downloads, not pages for the client-side router.
+        Some(view! {
+            <p class="entry-export">
+                "Export entry: "
+                <a href=json download="" rel="external">"JSON"</a>
+                " · "
+                <a href=csv download="" rel="external">"CSV"</a>
+            </p>
+        })
+    });
     let ctx = event.context;
     let event_id = event.id;
     let nav_entity = event.entity.clone();
     let history = use_context::<super::TimelineOrg>().and_then(|o| o.record_path(&event.entity));
     let person = use_context::<super::TimelineOrg>().and_then(|o| o.person_path(&event.actor.id));
     let record = format!("{} {}", entity_type_label(&event.entity.entity_type), event.entity.display_name());
-    let country = ctx.country.map(|code| match country_name(&code) {
+    let named = |code: String| match country_name(&code) {
         Some(name) => format!("{name} ({code})"),
         None => code,
+    };
+    let country = ctx.country.map(named);
+    // Only where the sender gave no country: what they say comes first.
+    let estimated = event.estimated_country.filter(|_| country.is_none()).map(|code| {
+        view! {
+            <div class="fact" data-fact="location">
+                <dt>"Location"</dt>
+                <dd>
+                    {named(code)} ", "
+                    <abbr title="Estimated from the IP address with the IPFire Location Database (CC BY-SA 4.0); the sender gave no country">
+                        "estimated"
+                    </abbr>
+                </dd>
+            </div>
+        }
     });
     let user_agent = ctx.user_agent.filter(|ua| !ua.trim().is_empty()).map(|raw| {
         let words = describe_user_agent(&raw);
@@ -179,12 +206,14 @@ fn EntryDetail(event: AuditEvent, id: String) -> impl IntoView {
                 {code("record-id", "Record id", Some(event.entity.id))}
                 {code("ip", "IP address", ctx.ip)}
                 {text("country", "Country", country)}
+                {estimated}
                 {user_agent}
                 {code("session", "Session id", ctx.session_id)}
                 {code("request", "Request id", ctx.request_id)}
             </dl>
             {body}
             <super::RecordNav event_id entity=nav_entity />
+            {exports}
         </div>
     }
 }

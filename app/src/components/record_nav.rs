@@ -23,6 +23,13 @@ impl TimelineOrg {
         })
     }
 
+    /// One entry's own export (`json` or `csv`), recorded like any export;
+    /// where record pages are linked too.
+    pub fn entry_export(&self, id: uuid::Uuid, extension: &str) -> Option<String> {
+        let org = self.org.get_untracked();
+        (self.history && !org.starts_with("vt1.")).then(|| format!("/o/{org}/export.{extension}?event={id}"))
+    }
+
     /// The actor's people page, where record pages are linked too.
     pub fn person_path(&self, actor_id: &str) -> Option<String> {
         let org = self.org.get_untracked();

@@ -295,6 +295,7 @@ mod tests {
             metadata: serde_json::json!({}),
             category: None,
             priority: None,
+            estimated_country: None,
         }
     }
 

@@ -120,6 +120,11 @@ pub struct AuditEvent {
     /// Its risk, as the store rated it on writing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<super::Priority>,
+    /// Where the IP address probably is (ISO 3166-1 alpha-2), worked out by
+    /// the reading server from a local table when the sender gave no
+    /// country; never stored, never sent by producers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_country: Option<String>,
 }
 
 /// An event on its way into the store.

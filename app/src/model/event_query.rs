@@ -12,6 +12,9 @@ pub struct EventQuery {
     pub filters: Vec<TimelineFilter>,
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// One event by id: an entry's own export.
+    #[serde(default)]
+    pub event: Option<uuid::Uuid>,
 }
 
 /// Why a filter's dates cannot be resolved.
@@ -36,7 +39,7 @@ impl EventQuery {
                 (a, b) => a.or(b),
             };
         }
-        Ok(EventQuery { filters, from, until })
+        Ok(EventQuery { filters, from, until, event: None })
     }
 
     /// The query for one filter alone.
@@ -56,7 +59,10 @@ impl EventQuery {
     /// whose one good plan is a walk down the timeline index whatever the
     /// org.
     pub fn is_unfiltered(&self) -> bool {
-        self.filters.iter().all(TimelineFilter::is_empty) && self.from.is_none() && self.until.is_none()
+        self.filters.iter().all(TimelineFilter::is_empty)
+            && self.from.is_none()
+            && self.until.is_none()
+            && self.event.is_none()
     }
 
     pub fn is_empty_window(&self) -> bool {

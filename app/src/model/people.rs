@@ -173,6 +173,7 @@ mod tests {
             metadata: serde_json::Value::Null,
             category: None,
             priority: None,
+            estimated_country: None,
         }
     }
 

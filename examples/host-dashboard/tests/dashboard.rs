@@ -37,6 +37,7 @@ fn event(minutes_ago: i64, action: &str, name: &str) -> AuditEvent {
         metadata: serde_json::Value::Null,
         category: None,
         priority: None,
+        estimated_country: None,
     }
 }
 

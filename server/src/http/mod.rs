@@ -127,6 +127,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(api: ApiContext) -> Router<S> {
         .route("/api/v1/events/export", get(export::api_export))
         .route("/o/{org}/export.csv", get(export::ui_export_csv))
         .route("/o/{org}/export.ndjson", get(export::ui_export_ndjson))
+        .route("/o/{org}/export.json", get(export::ui_export_json))
         .route("/api/v1/verify", post(verify::verify))
         .route("/api/v1/viewer-tokens", post(viewer_tokens::mint_token))
         .route("/api/v1/openapi.json", get(openapi::document))

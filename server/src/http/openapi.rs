@@ -115,7 +115,7 @@ fn exact_inputs(doc: &mut Value, year: i32) {
         for param in params {
             let name = param["name"].as_str().unwrap_or_default().to_string();
             param["schema"] = match name.as_str() {
-                "format" => serde_json::json!({"type": "string", "enum": ["csv", "ndjson"]}),
+                "format" => serde_json::json!({"type": "string", "enum": ["csv", "ndjson", "json"]}),
                 key => filters::filter_value(key),
             };
         }

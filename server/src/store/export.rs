@@ -39,7 +39,7 @@ pub const EXPORT_BATCH: usize = 2_000;
 const EXPORT_COLUMNS: &str = "SELECT id, org_id, seq, occurred_at, received_at, actor_kind, actor_id, \
         actor_name, actor_email, actor_avatar, action, entity_type, entity_id, entity_name, \
         changes::text AS changes, host(ip) AS ip, user_agent, session_id, request_id, country, \
-        metadata::text AS metadata ";
+        metadata::text AS metadata, category, priority ";
 
 /// Records whose deleted mark an export remembers, so a record seen again
 /// (most records have several events) costs no second look-up. Past this
@@ -79,6 +79,8 @@ pub struct ExportedRow<'a> {
     pub country: Option<&'a str>,
     /// JSON text, as stored.
     pub metadata: &'a str,
+    pub category: &'a str,
+    pub priority: &'a str,
     /// Whether a later event deleted the record (from the deleted-entity
     /// projection, as of the export's snapshot).
     pub entity_deleted: bool,
@@ -111,6 +113,8 @@ impl<'a> ExportedRow<'a> {
             request_id: row.try_get_unchecked(18)?,
             country: row.try_get_unchecked(19)?,
             metadata: row.try_get_unchecked(20)?,
+            category: row.try_get_unchecked(21)?,
+            priority: row.try_get_unchecked(22)?,
             entity_deleted,
         })
     }

@@ -20,6 +20,9 @@ pub fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, org_id: Uuid, query
     if let Some(until) = query.until {
         sql.push(" AND occurred_at < ").push_bind(until);
     }
+    if let Some(id) = query.event {
+        sql.push(" AND id = ").push_bind(id);
+    }
 }
 
 fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, org_id: Uuid, f: &TimelineFilter) {

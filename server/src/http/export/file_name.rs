@@ -19,6 +19,11 @@ pub fn file_name(org_slug: &str, filter: &TimelineFilter, format: ExportFormat, 
     )
 }
 
+/// `audit-log-<org>-event-<id>.<format>`: one entry's file.
+pub fn entry_file_name(org_slug: &str, id: uuid::Uuid, format: ExportFormat) -> String {
+    format!("audit-log-{}-event-{id}.{}", ascii_safe(org_slug, 40), format.extension())
+}
+
 fn filter_summary(f: &TimelineFilter) -> String {
     let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
     let fields: [(&str, Vec<String>); 15] = [

@@ -21,6 +21,9 @@ use crate::store::export::ExportedRow;
 pub enum ExportFormat {
     Csv,
     Ndjson,
+    /// One JSON array of the NDJSON objects: what opens in any JSON tool,
+    /// and an entry's own export.
+    Json,
 }
 
 impl ExportFormat {
@@ -28,6 +31,7 @@ impl ExportFormat {
         match s {
             "csv" => Some(ExportFormat::Csv),
             "ndjson" => Some(ExportFormat::Ndjson),
+            "json" => Some(ExportFormat::Json),
             _ => None,
         }
     }
@@ -36,6 +40,7 @@ impl ExportFormat {
         match self {
             ExportFormat::Csv => "csv",
             ExportFormat::Ndjson => "ndjson",
+            ExportFormat::Json => "json",
         }
     }
 
@@ -50,29 +55,47 @@ impl ExportFormat {
             // names the columns.
             ExportFormat::Csv => "text/csv; charset=utf-8; header=present",
             ExportFormat::Ndjson => "application/x-ndjson",
+            ExportFormat::Json => "application/json",
         }
     }
 
-    /// What opens the file: the CSV header row; nothing for NDJSON.
+    /// What opens the file: the CSV header row, the JSON array's bracket;
+    /// nothing for NDJSON.
     pub fn preamble(self) -> &'static [u8] {
         match self {
             ExportFormat::Csv => CSV_HEADER.as_bytes(),
             ExportFormat::Ndjson => b"",
+            ExportFormat::Json => b"[\n",
         }
     }
 
-    /// Appends one event to `out`.
-    pub fn write(self, out: &mut Vec<u8>, row: &ExportedRow<'_>) {
+    /// What closes a complete file: the JSON array's bracket, so a file cut
+    /// short is not valid JSON.
+    pub fn epilogue(self) -> &'static [u8] {
+        match self {
+            ExportFormat::Json => b"]\n",
+            _ => b"",
+        }
+    }
+
+    /// Appends one event to `out`; `first` says whether it opens the file.
+    pub fn write(self, out: &mut Vec<u8>, row: &ExportedRow<'_>, first: bool) {
         match self {
             ExportFormat::Csv => write_csv(out, row),
             ExportFormat::Ndjson => write_ndjson(out, row),
+            ExportFormat::Json => {
+                if !first {
+                    out.push(b',');
+                }
+                write_ndjson(out, row);
+            }
         }
     }
 }
 
 /// The CSV columns, in order. Every id in full; times in RFC 3339, UTC, to
 /// the microsecond (what the store keeps), so they sort as text.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 24] = [
     "id",
     "seq",
     "org_id",
@@ -95,11 +118,13 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "request_id",
     "changes",
     "metadata",
+    "category",
+    "priority",
 ];
 
 const CSV_HEADER: &str = "id,seq,org_id,occurred_at,received_at,action,actor_kind,actor_id,actor_name,\
                           actor_email,actor_avatar,entity_type,entity_id,entity_name,entity_deleted,ip,\
-                          country,user_agent,session_id,request_id,changes,metadata\r\n";
+                          country,user_agent,session_id,request_id,changes,metadata,category,priority\r\n";
 
 fn write_csv(out: &mut Vec<u8>, e: &ExportedRow<'_>) {
     write_uuid(out, e.id);
@@ -129,8 +154,17 @@ fn write_csv(out: &mut Vec<u8>, e: &ExportedRow<'_>) {
         write_cell(out, cell.unwrap_or(""));
     }
     out.extend_from_slice(if e.entity_deleted { b",true" } else { b",false" });
-    let context_and_data =
-        [e.ip, e.country, e.user_agent, e.session_id, e.request_id, e.changes, Some(e.metadata)];
+    let context_and_data = [
+        e.ip,
+        e.country,
+        e.user_agent,
+        e.session_id,
+        e.request_id,
+        e.changes,
+        Some(e.metadata),
+        Some(e.category),
+        Some(e.priority),
+    ];
     for cell in context_and_data {
         out.push(b',');
         write_cell(out, cell.unwrap_or(""));
@@ -292,6 +326,10 @@ fn write_ndjson(out: &mut Vec<u8>, e: &ExportedRow<'_>) {
     }
     out.extend_from_slice(b"},\"metadata\":");
     out.extend_from_slice(e.metadata.as_bytes());
+    out.push(b',');
+    field(out, "category", e.category, false);
+    out.push(b',');
+    field(out, "priority", e.priority, false);
     out.extend_from_slice(b"}\n");
 }
 

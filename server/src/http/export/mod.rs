@@ -1,12 +1,13 @@
 //! Exports of an org's audit log as a file, streamed as it is read:
 //!
-//! - `GET /api/v1/events/export?format=csv|ndjson&<filters>` with an org API
+//! - `GET /api/v1/events/export?format=csv|ndjson|json&<filters>` with an org API
 //!   key, for scripted exports. Strict: an unknown or malformed parameter is
 //!   a 400 naming it, so a typo never silently exports more than meant.
-//! - `GET /o/{org}/export.csv?<filters>` and `/o/{org}/export.ndjson` with
-//!   the session cookie and the View Audit Log permission, for the Export
-//!   menu. Reads its filters like the timeline page does (what the page
-//!   ignores, the export ignores), so the file has the rows the page shows.
+//! - `GET /o/{org}/export.csv?<filters>`, `/o/{org}/export.ndjson` and
+//!   `/o/{org}/export.json` with the session cookie and the View Audit Log
+//!   permission, for the Export menu. Reads its filters like the timeline
+//!   page does (what the page ignores, the export ignores), so the file has
+//!   the rows the page shows; `event=<id>` narrows it to one entry.
 //!
 //! Both take the timeline's query keys and go through the one translation of
 //! a filter into SQL. Rows are read in keyset batches from one snapshot and
@@ -58,7 +59,7 @@ use stream::{Job, Refused};
     tag = "export",
     operation_id = "export_events",
     params(
-        ("format" = Option<String>, Query, description = "`csv` (the default) or `ndjson`."),
+        ("format" = Option<String>, Query, description = "`csv` (the default), `ndjson` or `json` (one array of the NDJSON objects; a file cut short is not valid JSON)."),
         ("q" = Option<String>, Query, description = "Free text: words and \"quoted phrases\", each a case-insensitive substring of the action, actor name or entity name; all must match."),
         ("action" = Option<String>, Query, description = "Comma-separated action types (`delete`, `login_failed`, `permission_change`), actions (`invoice.update`) or patterns (`invoice.*`, `*.view`); any may match."),
         ("not_action" = Option<String>, Query, description = "Actions to leave out, same forms as `action`."),
@@ -80,8 +81,9 @@ use stream::{Job, Refused};
          content(
             (String = "text/csv"),
             (String = "application/x-ndjson"),
+            (String = "application/json"),
          ),
-         headers(("Content-Disposition" = String, description = "`attachment; filename=\"audit-log-<org>-<filter>-<UTC time>.<csv|ndjson>\"`"))),
+         headers(("Content-Disposition" = String, description = "`attachment; filename=\"audit-log-<org>-<filter>-<UTC time>.<csv|ndjson|json>\"`"))),
         (status = 400, description = "An unknown parameter or an unusable value: every problem listed, each naming its parameter.", body = ErrorBody),
         (status = 401, description = "Missing, unknown or revoked API key.", body = ErrorBody),
         (status = 429, description = "Too many exports are running for this key or org; retry after the `Retry-After` seconds.", body = ErrorBody),
@@ -131,6 +133,15 @@ pub async fn ui_export_csv(
     ui_export(api, org, ExportFormat::Csv, request).await
 }
 
+/// `GET /o/{org}/export.json`.
+pub async fn ui_export_json(
+    State(api): State<ApiContext>,
+    Path(org): Path<String>,
+    request: Request,
+) -> Response {
+    ui_export(api, org, ExportFormat::Json, request).await
+}
+
 /// `GET /o/{org}/export.ndjson`.
 pub async fn ui_export_ndjson(
     State(api): State<ApiContext>,
@@ -146,7 +157,7 @@ pub async fn ui_export_ndjson(
 pub fn is_download(path: &str) -> bool {
     let Some(rest) = path.strip_prefix("/o/") else { return false };
     let Some((org, file)) = rest.split_once('/') else { return false };
-    !org.is_empty() && matches!(file, "export.csv" | "export.ndjson")
+    !org.is_empty() && matches!(file, "export.csv" | "export.ndjson" | "export.json")
 }
 
 /// The Export menu's download: the session's viewer, with the View Audit
@@ -178,9 +189,15 @@ async fn download(
         pairs
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
-            .filter(|(k, _)| !app::model::PAGE_KEYS.contains(k)),
+            .filter(|(k, _)| !app::model::PAGE_KEYS.contains(k) && *k != "event"),
     );
-    let query = grant.query(nonempty(filter.clone())).map_err(refused)?;
+    // `event`: one entry's export ("Export entry"), within the same scope.
+    let event = match pairs.iter().find(|(k, _)| k == "event") {
+        None => None,
+        Some((_, v)) => Some(uuid::Uuid::parse_str(v.trim()).map_err(|_| DownloadRefusal::BadEvent)?),
+    };
+    let mut query = grant.query(nonempty(filter.clone())).map_err(refused)?;
+    query.event = event;
     let (viewer, org_id) = (grant.viewer, grant.org_id);
     // The same id as the person's sign-in events, so filtering the log by
     // this actor finds their exports too.
@@ -224,6 +241,8 @@ enum DownloadRefusal {
     /// the store unavailable), and the org asked for.
     App(AppError, String),
     MalformedQuery,
+    /// `event` is not an event id.
+    BadEvent,
     /// 429 with `Retry-After`, like the API's.
     Busy(Busy),
 }
@@ -243,6 +262,9 @@ impl IntoResponse for DownloadRefusal {
             }
             DownloadRefusal::MalformedQuery => {
                 (StatusCode::BAD_REQUEST, "The link's query string is malformed.".into(), None)
+            }
+            DownloadRefusal::BadEvent => {
+                (StatusCode::BAD_REQUEST, "event: not an event id (a UUID).".into(), None)
             }
             DownloadRefusal::Busy(busy) => {
                 (StatusCode::TOO_MANY_REQUESTS, busy.message, Some(busy.retry_after))
@@ -270,6 +292,7 @@ mod tests {
     fn only_export_paths_are_downloads() {
         assert!(is_download("/o/acme/export.csv"));
         assert!(is_download("/o/acme/export.ndjson"));
+        assert!(is_download("/o/acme/export.json"));
         for path in [
             "/o/acme",
             "/o/acme/records/invoice/export.csv",

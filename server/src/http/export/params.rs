@@ -43,8 +43,10 @@ pub(super) fn strict(uri: &Uri) -> Result<(ExportFormat, TimelineFilter), Vec<Fi
             "format" if format.is_some() => errors.push(FieldError::new("format", "given more than once")),
             "format" => match ExportFormat::parse(value) {
                 Some(f) => format = Some(f),
-                None => errors
-                    .push(FieldError::new("format", format!("'{value}' is not a format: use csv or ndjson"))),
+                None => errors.push(FieldError::new(
+                    "format",
+                    format!("'{value}' is not a format: use csv, ndjson or json"),
+                )),
             },
             // Each key once, and a zone only by a name the server knows:
             // the document states one value per key, and a query read two

@@ -85,7 +85,10 @@ pub(super) async fn start(job: Job, admission: &Admission) -> Result<Response, R
     let started = Utc::now();
     let reader =
         ExportReader::open(&job.reads, job.org_id, job.query.clone()).await.map_err(Refused::Store)?;
-    let filename = file_name(&job.slug, &job.filter, job.format, started);
+    let filename = match job.query.event {
+        Some(id) => super::file_name::entry_file_name(&job.slug, id, job.format),
+        None => file_name(&job.slug, &job.filter, job.format, started),
+    };
     let (tx, rx) = mpsc::channel(PIECES_AHEAD);
     // Both ends hold the share: the export runs until the reader is done
     // with the database *and* the client has the last byte (a small export
@@ -93,11 +96,12 @@ pub(super) async fn start(job: Job, admission: &Admission) -> Result<Response, R
     let permit = Arc::new(permit);
     let gate = (admission.gate().clone(), job.org_id);
     tokio::spawn(produce(reader, job.format, tx, permit.clone(), gate));
+    let filter = recorded_filter(&job);
     let outcome = Outcome::new(Record {
         pool: job.pool,
         org_id: job.org_id,
         format: job.format,
-        filter: job.filter.to_query(),
+        filter,
         actor: job.actor,
         context: job.context,
         started,
@@ -157,6 +161,7 @@ async fn produce(
     let mut buf = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
     buf.extend_from_slice(format.preamble());
     let mut rows_in_buf = 0u64;
+    let mut first = true;
     while let Some(batch) = batches.recv().await {
         if started.elapsed() > MAX_EXPORT_TIME {
             tracing::warn!("export: stopped after {} s, its time limit", MAX_EXPORT_TIME.as_secs());
@@ -170,7 +175,8 @@ async fn produce(
                     return;
                 }
             };
-            format.write(&mut buf, &row);
+            format.write(&mut buf, &row, first);
+            first = false;
             rows_in_buf += 1;
             if buf.len() >= CHUNK_BYTES {
                 let bytes =
@@ -185,6 +191,7 @@ async fn produce(
     if !matches!(reading.await, Ok(true)) {
         return;
     }
+    buf.extend_from_slice(format.epilogue());
     if (!buf.is_empty() && !send(Piece::Bytes { bytes: Bytes::from(buf), rows: rows_in_buf }).await)
         || !send(Piece::Done).await
     {
@@ -227,4 +234,15 @@ async fn read_batches(
         tracing::warn!("export: ending the snapshot: {e}");
     }
     true
+}
+
+/// The filter as recorded with the export: the timeline's URL form, and
+/// the one event's id for an entry's export.
+fn recorded_filter(job: &Job) -> String {
+    let query = job.filter.to_query();
+    match (job.query.event, query.is_empty()) {
+        (Some(id), true) => format!("event={id}"),
+        (Some(id), false) => format!("{query}&event={id}"),
+        (None, _) => query,
+    }
 }

@@ -148,6 +148,10 @@ pub(super) struct EventRow {
 
 impl EventRow {
     pub(super) fn into_event(self) -> AuditEvent {
+        let estimated_country = match (&self.country, &self.ip) {
+            (None, Some(ip)) => crate::geo::estimate(ip),
+            _ => None,
+        };
         AuditEvent {
             id: self.id,
             org_id: self.org_id,
@@ -182,6 +186,7 @@ impl EventRow {
             metadata: self.metadata.0,
             category: Category::parse(&self.category),
             priority: Priority::parse(&self.priority),
+            estimated_country,
         }
     }
 }

@@ -109,8 +109,9 @@ fn sample() -> AuditEvent {
         changes: Some(Changes::Initial(serde_json::from_str(r#"{"total": "-5", "note": "a,b"}"#).unwrap())),
         context: EventContext { ip: Some("203.0.113.7".into()), ..Default::default() },
         metadata: serde_json::json!({"plan": "pro"}),
-        category: None,
-        priority: None,
+        category: Some(app::model::Category::Record),
+        priority: Some(app::model::Priority::Low),
+        estimated_country: None,
     }
 }
 
@@ -156,6 +157,8 @@ fn with_row<T>(e: &AuditEvent, f: impl FnOnce(&ExportedRow<'_>) -> T) -> T {
         request_id: e.context.request_id.as_deref(),
         country: e.context.country.as_deref(),
         metadata: &metadata,
+        category: e.category.map_or("record", |c| c.as_str()),
+        priority: e.priority.map_or("low", |p| p.as_str()),
         entity_deleted: e.entity.deleted,
     };
     f(&row)
@@ -163,7 +166,7 @@ fn with_row<T>(e: &AuditEvent, f: impl FnOnce(&ExportedRow<'_>) -> T) -> T {
 
 fn written(format: ExportFormat, e: &AuditEvent) -> String {
     let mut out = format.preamble().to_vec();
-    with_row(e, |row| format.write(&mut out, row));
+    with_row(e, |row| format.write(&mut out, row, true));
     String::from_utf8(out).unwrap()
 }
 
@@ -229,4 +232,20 @@ fn an_ndjson_line_is_the_event_as_the_model_serialises_it() {
         let back: AuditEvent = serde_json::from_value(value).unwrap();
         assert_eq!(back, event);
     }
+}
+
+#[test]
+fn a_json_file_is_one_array_of_the_ndjson_objects_and_only_whole_when_closed() {
+    let format = ExportFormat::Json;
+    let mut out = format.preamble().to_vec();
+    for (i, e) in [sample(), bare()].iter().enumerate() {
+        with_row(e, |row| format.write(&mut out, row, i == 0));
+    }
+    assert!(serde_json::from_slice::<serde_json::Value>(&out).is_err(), "a file cut short does not parse");
+    out.extend_from_slice(format.epilogue());
+    let parsed: Vec<AuditEvent> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(parsed.len(), 2);
+    assert_eq!(parsed[0].id, sample().id);
+    let line: AuditEvent = serde_json::from_str(written(ExportFormat::Ndjson, &sample()).trim()).unwrap();
+    assert_eq!(parsed[0], line);
 }
