@@ -306,6 +306,8 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
         "signing chain checkpoints"
     );
     let checkpointer = server::chain::spawn_checkpointer(db.admin.clone(), signer.clone());
+    // Uptime and response times, measured by this process (system view).
+    let health = server::health::spawn_recorder(db.admin.clone());
     // The search index's pending list is merged in the background, so no
     // write request pays for it (see store::search_index).
     let merger = server::store::search_index::spawn_pending_list_merger(db.admin.clone());
@@ -391,6 +393,7 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
         .layer(axum::middleware::from_fn_with_state(auth, server::auth::guard))
         .layer(axum::middleware::from_fn_with_state(embed_key, server::embed::exchange_token))
         .layer(axum::middleware::from_fn(server::http::frame_policy))
+        .layer(axum::middleware::from_fn(server::health::time_requests))
         .layer(axum::middleware::from_fn(server::http::content_security_policy))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -422,6 +425,7 @@ async fn serve(db: &Database, cli: &Cli, args: ServeArgs) -> anyhow::Result<()> 
     .await?;
     checkpointer.abort();
     merger.abort();
+    health.abort();
     live_listener.abort();
     Ok(())
 }

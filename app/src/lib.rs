@@ -66,6 +66,16 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=(StaticSegment("o"), ParamSegment("org"), StaticSegment("security"))
+                        view=pages::SecurityPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("o"), ParamSegment("org"), StaticSegment("system"))
+                        view=pages::SystemPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=(StaticSegment("o"), ParamSegment("org"), StaticSegment("people"), ParamSegment("actor"))
                         view=pages::PersonPage
                         ssr=SsrMode::Async

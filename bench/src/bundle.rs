@@ -50,9 +50,23 @@ pub fn sizes(site_root: &Path, report: &mut Report) -> anyhow::Result<u64> {
     Ok(gz_total)
 }
 
+/// What the server-rendering measurements open: the largest org, and its
+/// busiest actor's people page.
+pub struct Pages<'a> {
+    pub slug: &'a str,
+    pub busiest: &'a str,
+}
+
 /// Server rendering of the largest org's timeline for a signed-in viewer:
-/// the first byte, and the whole page.
-pub async fn ssr(client: &mut Client, slug: &str, runs: usize, report: &mut Report) -> anyhow::Result<()> {
+/// the first byte, and the whole page; then its dashboard and its busiest
+/// person's page.
+pub async fn ssr(
+    client: &mut Client,
+    pages: Pages<'_>,
+    runs: usize,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let slug = pages.slug;
     let path = format!("/o/{slug}");
     let page = client.get(&path).await?.ok()?;
     let html = String::from_utf8_lossy(&page.body);
@@ -96,6 +110,25 @@ pub async fn ssr(client: &mut Client, slug: &str, runs: usize, report: &mut Repo
         dash.p95 <= 50.0,
     );
     table.timing(&format!("`GET {dashboard}`, whole page"), dash);
+    // A person's page: counts from per-actor rollups, two bounded reads.
+    let person = format!("/o/{slug}/people/{}?days=30", app::components::encode_segment(pages.busiest));
+    let page = client.get(&person).await?.ok()?;
+    anyhow::ensure!(
+        String::from_utf8_lossy(&page.body).contains("Activity summary"),
+        "{person} rendered no summary"
+    );
+    let people = time(2, runs, async || {
+        client.get(&person).await?.ok()?;
+        anyhow::Ok(())
+    })
+    .await?;
+    report.target(
+        "person page server render p95 (30 days, busiest person)",
+        "≤ 50 ms",
+        format!("{:.2} ms", people.p95),
+        people.p95 <= 50.0,
+    );
+    table.timing(&format!("`GET {person}`, whole page"), people);
     report.add(table);
     Ok(())
 }

@@ -198,7 +198,15 @@ async fn measure(args: &BenchArgs, db: &Database, site_root: PathBuf) -> anyhow:
         if wanted(Part::Bundle) {
             eprintln!("measuring the bundle and server rendering");
             bundle::sizes(&site_root, &mut report)?;
-            bundle::ssr(&mut tab.client, &largest.slug, args.runs.min(100), &mut report).await?;
+            // The person with the most events: the people page's worst case.
+            let busiest: String = sqlx::query_scalar(
+                "SELECT actor_id FROM actor_rollups WHERE org_id = $1 GROUP BY 1 ORDER BY sum(events) DESC LIMIT 1",
+            )
+            .bind(largest.id)
+            .fetch_one(&db.admin)
+            .await?;
+            let pages = bundle::Pages { slug: &largest.slug, busiest: &busiest };
+            bundle::ssr(&mut tab.client, pages, args.runs.min(100), &mut report).await?;
         }
         if wanted(Part::Export) {
             eprintln!("measuring export");

@@ -12,6 +12,7 @@ pub mod db;
 pub mod embed;
 pub mod embedded_pg;
 pub mod geo;
+pub mod health;
 pub mod http;
 pub mod live;
 pub mod random;

@@ -10,6 +10,7 @@ mod admission;
 mod dashboard;
 #[cfg(feature = "ssr")]
 mod gate;
+mod oversight;
 mod people;
 #[cfg(feature = "ssr")]
 mod store;
@@ -24,6 +25,7 @@ pub use gate::{Full, Gate, Pass, default_slots};
 pub use store::{AuditStore, StoreError, ViewerCache};
 
 pub use dashboard::load_dashboard;
+pub use oversight::load_oversight;
 pub use people::{MAX_ACTOR_CHARS, load_person};
 
 use leptos::prelude::*;

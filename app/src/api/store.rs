@@ -102,6 +102,16 @@ pub trait AuditStore: Send + Sync + 'static {
         Err(StoreError::failed("this store keeps no counts"))
     }
 
+    /// The server's own health since `since`, as its processes measured it;
+    /// `None` from a store that keeps none.
+    async fn server_health(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<crate::model::oversight::ServerHealth>, StoreError> {
+        let _ = since;
+        Ok(None)
+    }
+
     /// The latest recorded verification of `org_id`'s hash chain, if any.
     async fn chain_status(&self, org_id: Uuid) -> Result<Option<ChainStatus>, StoreError>;
 

@@ -87,6 +87,15 @@ impl Priority {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
+    /// The class of a risk cell: `risk risk-high`.
+    pub fn css_class(self) -> &'static str {
+        match self {
+            Self::Low => "risk risk-low",
+            Self::Medium => "risk risk-medium",
+            Self::High => "risk risk-high",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Low => "Low",

@@ -15,6 +15,7 @@ mod lcs;
 pub mod limits;
 pub mod names;
 mod outcome;
+pub mod oversight;
 pub mod people;
 pub mod percent;
 pub mod query;

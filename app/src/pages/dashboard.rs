@@ -26,6 +26,10 @@ pub fn DashboardPage() -> impl IntoView {
         <AppBar who />
         <header class="page-header">
             <p class="breadcrumb"><a href=timeline>"← Audit log"</a></p>
+            <p class="page-links">
+                <a href=move || format!("/o/{}/security", org.get()) rel="external">"Security events"</a>
+                <a href=move || format!("/o/{}/system", org.get()) rel="external">"System events"</a>
+            </p>
             <h1>"Dashboard"</h1>
             <p class="lede">"What is going on in your organisation, counted from the whole log."</p>
         </header>

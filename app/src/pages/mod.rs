@@ -1,6 +1,7 @@
 mod dashboard;
 pub mod embed;
 mod login;
+mod oversight;
 mod people;
 mod record;
 mod timeline;
@@ -8,6 +9,7 @@ mod timeline;
 pub use dashboard::DashboardPage;
 pub use embed::EmbedPage;
 pub use login::LoginPage;
+pub use oversight::{SecurityPage, SystemPage};
 pub use people::PersonPage;
 pub use record::RecordHistoryPage;
 pub use timeline::TimelinePage;

@@ -26,7 +26,11 @@ pub fn TimelinePage() -> impl IntoView {
             </h1>
             <p class="lede">"Every meaningful action in your organisation: who did what, to which record, when."</p>
             // A full page load: the dashboard's charts are SVG drawn by the server.
-            <p class="page-links"><a href=move || format!("/o/{}/dashboard", org.get()) rel="external">"Dashboard"</a></p>
+            <p class="page-links">
+                <a href=move || format!("/o/{}/dashboard", org.get()) rel="external">"Dashboard"</a>
+                <a href=move || format!("/o/{}/security", org.get()) rel="external">"Security events"</a>
+                <a href=move || format!("/o/{}/system", org.get()) rel="external">"System events"</a>
+            </p>
             <ChainBadge org=org who=who />
             <TimeZonePicker />
         </header>

@@ -166,6 +166,46 @@ async fn checkpoint_org_if_due(
     Ok((inserted == 1).then_some(checkpoint))
 }
 
+/// The action a checkpoint is recorded under in its org's log.
+pub const CHECKPOINT_ACTION: &str = "audit_log.checkpoint";
+
+/// Records a signed checkpoint as a system event of its org's log, so the
+/// product's own background work shows in the system view. Only when the
+/// span it signs holds an event other than a checkpoint's record: otherwise
+/// each record would call for a checkpoint of its own, forever.
+pub async fn record(pool: &PgPool, c: &Checkpoint) -> Result<bool, sqlx::Error> {
+    let mut tx = crate::store::tenant::begin_for_org(pool, c.org_id).await?;
+    let worth: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM audit_events e \
+                         WHERE e.org_id = $1 AND e.seq <= $2 AND e.action <> $3 \
+                           AND e.seq > coalesce((SELECT max(k.seq) FROM chain_checkpoints k \
+                                                  WHERE k.org_id = $1 AND k.seq < $2), 0))",
+    )
+    .bind(c.org_id)
+    .bind(c.seq)
+    .bind(CHECKPOINT_ACTION)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if !worth {
+        return Ok(false);
+    }
+    let actor = app::model::Actor {
+        kind: app::model::ActorKind::System,
+        id: "checkpointer".into(),
+        name: "Checkpointer".into(),
+        email: None,
+        avatar: None,
+    };
+    let entity = crate::self_audit::entity("audit_log", c.org_id, "Audit log");
+    let event = app::model::NewAuditEvent {
+        metadata: serde_json::json!({ "status": "success", "seq": c.seq, "key_id": c.key_id }),
+        ..crate::self_audit::event(c.org_id, actor, CHECKPOINT_ACTION, entity)
+    };
+    crate::store::insert_events(pool, &[event]).await?;
+    Ok(true)
+}
+
 /// Runs [`checkpoint_due`] every [`CHECKPOINT_INTERVAL`] with the default
 /// thresholds, for as long as the task lives. Failures are logged and
 /// retried on the next tick.
@@ -179,6 +219,9 @@ pub fn spawn_checkpointer(pool: PgPool, signer: ChainSigner) -> JoinHandle<()> {
                 Ok(written) => {
                     for c in written {
                         tracing::debug!(org_id = %c.org_id, seq = c.seq, key_id = %c.key_id, "signed checkpoint");
+                        if let Err(err) = record(&pool, &c).await {
+                            tracing::warn!(%err, org_id = %c.org_id, "recording a checkpoint in the log failed");
+                        }
                     }
                 }
                 Err(err) => tracing::warn!(%err, "signing checkpoints failed; retrying"),

@@ -53,8 +53,8 @@ use sha2::{Digest, Sha256};
 
 pub use canonical::{CANONICAL_VERSION, CanonicalError, CanonicalEvent, SeqSplit};
 pub use checkpoint::{
-    CHECKPOINT_EVERY, CHECKPOINT_INTERVAL, CHECKPOINT_MAX_AGE, Checkpoint, checkpoint_due,
-    checkpoint_message, spawn_checkpointer,
+    CHECKPOINT_ACTION, CHECKPOINT_EVERY, CHECKPOINT_INTERVAL, CHECKPOINT_MAX_AGE, Checkpoint, checkpoint_due,
+    checkpoint_message, record as record_checkpoint, spawn_checkpointer,
 };
 pub use ed25519_dalek::VerifyingKey;
 pub(crate) use head::{Head, Link, Linker, advance_head, lock_head};

@@ -14,6 +14,7 @@ mod orgs;
 pub mod priority_rules;
 pub mod rollups;
 pub mod search_index;
+pub mod server_health;
 mod stored_json;
 pub mod tenant;
 mod timeline;

@@ -15,6 +15,7 @@ mod limits;
 mod live;
 mod people;
 mod saved_statements;
+mod server_health;
 mod sign_in_limits;
 mod store;
 mod trust;

@@ -286,6 +286,13 @@ impl AuditStore for PgAuditStore {
         read.await.map_err(store_error)
     }
 
+    async fn server_health(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Option<app::model::oversight::ServerHealth>, StoreError> {
+        crate::store::server_health::read(&self.pool, since, Utc::now()).await.map(Some).map_err(store_error)
+    }
+
     async fn chain_status(&self, org_id: Uuid) -> Result<Option<ChainStatus>, StoreError> {
         let report = crate::chain::latest_verification(&self.pool, org_id).await.map_err(store_error)?;
         Ok(report.map(|r| r.status()))

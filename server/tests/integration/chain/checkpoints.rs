@@ -197,3 +197,35 @@ fn demo_events(n: usize) -> Vec<NewAuditEvent> {
     let org = demo::demo_org(42, 0);
     demo::events(&org, &demo::DemoOptions { events: n, ..Default::default() }).collect()
 }
+
+/// A checkpoint records itself as a system event of its org's log, once:
+/// the checkpoint that signs only that record is not recorded again.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_checkpoint_records_itself_once(_opts: PgPoolOptions, connect: PgConnectOptions) {
+    use server::chain::{CHECKPOINT_ACTION, record_checkpoint};
+    let app = app_pool(connect.clone()).await;
+    let owner = PgPool::connect_with(connect).await.unwrap();
+    let signer = ChainSigner::from_seed([7; 32]);
+    signer.register(&owner).await.unwrap();
+    server::store::ensure_org(&owner, ORG, "org", "Org").await.unwrap();
+    chain_of(&app, ORG, 4).await;
+    let first = checkpoint_due(&owner, &signer, 1, HOUR).await.unwrap();
+    assert!(record_checkpoint(&owner, &first[0]).await.unwrap(), "it signed real events");
+    let recorded: Vec<(i64, String, String, serde_json::Value)> = sqlx::query_as(
+        "SELECT seq, actor_kind, category, metadata FROM audit_events WHERE org_id = $1 AND action = $2",
+    )
+    .bind(ORG)
+    .bind(CHECKPOINT_ACTION)
+    .fetch_all(&owner)
+    .await
+    .unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!((recorded[0].0, recorded[0].1.as_str(), recorded[0].2.as_str()), (5, "system", "system"));
+    assert_eq!(recorded[0].3["status"], "success");
+    assert_eq!(recorded[0].3["seq"], 4);
+    // The record moved the head: the next checkpoint signs it, and stops.
+    let second = checkpoint_due(&owner, &signer, 1, HOUR).await.unwrap();
+    assert_eq!(second[0].seq, 5);
+    assert!(!record_checkpoint(&owner, &second[0]).await.unwrap(), "only its own record: not again");
+    assert!(checkpoint_due(&owner, &signer, 1, HOUR).await.unwrap().is_empty());
+}
