@@ -3,20 +3,9 @@
 // category and priority filters on the timeline, and axe in light and dark.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, close, axeViolations } from './support.mjs';
+import { open, close, axeViolations, timelineCount } from './support.mjs';
 
 const DASH = '/o/acme/dashboard';
-
-/** The timeline's count for a link, read as a reader would. */
-async function timelineCount(href) {
-  const page = await open(href);
-  const count = page.locator('p.match-count');
-  await count.getByText(/matching entr(y|ies)$/).waitFor();
-  const text = await count.textContent();
-  await close(page);
-  if (text.startsWith('No ')) return 0;
-  return Number(text.match(/^([\d,]+)/)[1].replace(/,/g, ''));
-}
 
 const number = (text) => Number(text.match(/([\d,]+)/)[1].replace(/,/g, ''));
 

@@ -5,16 +5,7 @@
 // verifies. One byte-heavy string more and the API refuses it with a 413.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { BASE, open, close, entries, ownerCookie } from './support.mjs';
-
-const BIN = process.env.AUDIT_BIN;
-const DATA_DIR = process.env.AUDIT_DATA_DIR;
-const skip = !BIN && 'AUDIT_BIN not set';
-const cli = (...args) => execFileSync(BIN, [...args, '--data-dir', DATA_DIR], {
-  encoding: 'utf8',
-  env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL')), RUST_LOG: 'warn', RUST_BACKTRACE: '0' },
-});
+import { BASE, open, close, entries, ownerCookie, needsCli as skip, cli } from './support.mjs';
 
 // The documented limits (README, "Send your first event").
 const MAX_DEPTH = 32;

@@ -6,17 +6,7 @@
 // refuse exactly whom page reads refuse.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { BASE, open, close, entries, account, sessionFor, ownerCookie } from './support.mjs';
-
-const BIN = process.env.AUDIT_BIN;
-const DATA_DIR = process.env.AUDIT_DATA_DIR;
-const skip = !BIN && 'AUDIT_BIN not set';
-const cli = (...args) => execFileSync(BIN, [...args, '--data-dir', DATA_DIR], {
-  encoding: 'utf8',
-  // The server's own embedded cluster, found through its data directory.
-  env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL')), RUST_LOG: 'warn', RUST_BACKTRACE: '0' },
-});
+import { BASE, open, close, entries, account, sessionFor, ownerCookie, needsCli as skip, cli } from './support.mjs';
 
 let secret;
 before(() => {

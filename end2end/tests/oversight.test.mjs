@@ -3,16 +3,7 @@
 // failed jobs and the server's own uptime; axe in light and dark.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { BASE, open, close, axeViolations } from './support.mjs';
-
-const BIN = process.env.AUDIT_BIN;
-const DATA_DIR = process.env.AUDIT_DATA_DIR;
-const skip = !BIN && 'AUDIT_BIN not set';
-const cli = (...args) => execFileSync(BIN, [...args, '--data-dir', DATA_DIR], {
-  encoding: 'utf8',
-  env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL')), RUST_LOG: 'warn', RUST_BACKTRACE: '0' },
-});
+import { open, close, axeViolations, needsCli as skip, apiKey, sendEvents } from './support.mjs';
 
 const ago = (m) => new Date(Date.now() - m * 60_000).toISOString();
 const BOB = { kind: 'user', id: 'usr_bob_locked', name: 'Bob Locked' };
@@ -21,21 +12,13 @@ const SHOP = { kind: 'integration', id: 'int_shop', name: 'Shop sync' };
 
 before(async () => {
   if (skip) return;
-  const secret = cli('api-key', 'create', '--org', 'acme', '--name', 'Oversight test').match(/atl_[0-9A-Za-z]+/)?.[0];
-  assert.ok(secret);
-  const events = [
+  await sendEvents(apiKey('Oversight test'), [
     { occurred_at: ago(3), actor: BOB, action: 'account.lockout', entity: { type: 'account', id: 'acct_bob' } },
     { occurred_at: ago(4), actor: BOB, action: 'user.login_failed', entity: { type: 'user', id: 'usr_bob_locked' } },
     { occurred_at: ago(5), actor: BACKUP, action: 'backup.run', entity: { type: 'database', id: 'db_main' }, metadata: { status: 'success' } },
     { occurred_at: ago(6), actor: BACKUP, action: 'reconcile.run', entity: { type: 'ledger', id: 'ledger_1' }, metadata: { status: 'failed' } },
     { occurred_at: ago(7), actor: SHOP, action: 'order.sync', entity: { type: 'order', id: 'so_1' }, metadata: { status: 'partial' } },
-  ];
-  const res = await fetch(BASE + '/api/v1/events', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ events }),
-  });
-  assert.equal(res.status, 201, await res.clone().text());
+  ]);
 });
 
 /** The table's rows: cells' text, by the event cell's text. */

@@ -6,16 +6,7 @@
 // actor to their page; axe in light and dark.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { BASE, open, close, axeViolations } from './support.mjs';
-
-const BIN = process.env.AUDIT_BIN;
-const DATA_DIR = process.env.AUDIT_DATA_DIR;
-const skip = !BIN && 'AUDIT_BIN not set';
-const cli = (...args) => execFileSync(BIN, [...args, '--data-dir', DATA_DIR], {
-  encoding: 'utf8',
-  env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL')), RUST_LOG: 'warn', RUST_BACKTRACE: '0' },
-});
+import { BASE, open, close, axeViolations, needsCli as skip, apiKey, sendEvents, timelineCount } from './support.mjs';
 
 const PIA = { kind: 'user', id: 'usr_pia_person', name: 'Pia Person', email: 'pia.person@acme.example' };
 const PERSON = '/o/acme/people/usr_pia_person';
@@ -43,30 +34,11 @@ const HISTORY = [
 
 before(async () => {
   if (skip) return;
-  const created = cli('api-key', 'create', '--org', 'acme', '--name', 'People page test');
-  const secret = created.match(/atl_[0-9A-Za-z]+/)?.[0];
-  assert.ok(secret, created);
-  const events = HISTORY.map(([action, type, id, at, context, metadata]) => ({
+  await sendEvents(apiKey('People page test'), HISTORY.map(([action, type, id, at, context, metadata]) => ({
     occurred_at: at, actor: PIA, action, entity: { type, id, name: id.toUpperCase() },
     context: { ip: '198.51.100.23', ...context }, ...(metadata ? { metadata } : {}),
-  }));
-  const res = await fetch(BASE + '/api/v1/events', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ events }),
-  });
-  assert.equal(res.status, 201, await res.clone().text());
+  })));
 });
-
-async function timelineCount(href) {
-  const page = await open(href);
-  const count = page.locator('p.match-count');
-  await count.getByText(/matching entr(y|ies)$/).waitFor();
-  const text = await count.textContent();
-  await close(page);
-  if (text.startsWith('No ')) return 0;
-  return Number(text.match(/^([\d,]+)/)[1].replace(/,/g, ''));
-}
 
 /** The stat tiles of a section: label -> { n, href }. */
 async function tiles(page, section) {

@@ -4,6 +4,7 @@ import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
 
@@ -121,4 +122,44 @@ export async function axeViolations(page) {
   return results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.impact} ${v.id}: ${v.help}\n  ${v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' ' + (n.failureSummary ?? '').replace(/\s+/g, ' ')).join('\n  ')}`);
+}
+
+/** Why tests that drive the product's CLI are skipped, or false. */
+export const needsCli = !process.env.AUDIT_BIN && 'AUDIT_BIN not set';
+
+/** Runs the product's CLI against the server's own data directory (its
+ *  embedded cluster), never a DATABASE_URL the test runner has. */
+export const cli = (...args) => execFileSync(process.env.AUDIT_BIN, [...args, '--data-dir', process.env.AUDIT_DATA_DIR], {
+  encoding: 'utf8',
+  env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL')), RUST_LOG: 'warn', RUST_BACKTRACE: '0' },
+});
+
+/** A new API key of Acme's, through the CLI; its secret. */
+export function apiKey(name) {
+  const created = cli('api-key', 'create', '--org', 'acme', '--name', name);
+  const secret = created.match(/atl_[0-9A-Za-z]+/)?.[0];
+  if (!secret) throw new Error(`no key in: ${created}`);
+  return secret;
+}
+
+/** Sends `events` in one batch with `secret`; fails unless all are stored. */
+export async function sendEvents(secret, events) {
+  const res = await fetch(BASE + '/api/v1/events', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ events }),
+  });
+  if (res.status !== 201) throw new Error(`ingestion: ${res.status} ${await res.text()}`);
+  return (await res.json()).ids;
+}
+
+/** The timeline's count for a link, read as a reader would. */
+export async function timelineCount(href) {
+  const page = await open(href);
+  const count = page.locator('p.match-count');
+  await count.getByText(/matching entr(y|ies)$/).waitFor();
+  const text = await count.textContent();
+  await close(page);
+  if (text.startsWith('No ')) return 0;
+  return Number(text.match(/^([\d,]+)/)[1].replace(/,/g, ''));
 }

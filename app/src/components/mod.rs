@@ -26,7 +26,7 @@ pub use entity::EntityCell;
 pub use entry::EntryRow;
 pub use export_menu::{ExportMenu, export_href};
 pub use keyboard::install_shortcuts;
-pub use record_nav::{RecordNav, TimelineOrg, encode_segment, person_href};
+pub use record_nav::{RecordNav, TimelineOrg, encode_segment, person_href, record_href, timeline_href};
 pub use time::{
     ExactTime, LocalTime, RelativeTime, TimeZonePicker, exact_in_zone, local_to_utc, minute_in_zone,
     provide_clock, relative_time, use_time_zone, utc_offset_minutes,

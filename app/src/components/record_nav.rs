@@ -18,9 +18,7 @@ impl TimelineOrg {
     /// without history pages.
     pub fn record_path(&self, entity: &EntityRef) -> Option<String> {
         let org = self.org.get_untracked();
-        (self.history && !org.starts_with("vt1.")).then(|| {
-            format!("/o/{org}/records/{}/{}", encode_segment(&entity.entity_type), encode_segment(&entity.id))
-        })
+        (self.history && !org.starts_with("vt1.")).then(|| record_href(&org, &entity.entity_type, &entity.id))
     }
 
     /// One entry's own export (`json` or `csv`), recorded like any export;
@@ -35,6 +33,17 @@ impl TimelineOrg {
         let org = self.org.get_untracked();
         (self.history && !org.starts_with("vt1.")).then(|| person_href(&org, actor_id))
     }
+}
+
+/// The history page of one record.
+pub fn record_href(org: &str, entity_type: &str, id: &str) -> String {
+    format!("/o/{org}/records/{}/{}", encode_segment(entity_type), encode_segment(id))
+}
+
+/// The timeline of `org` filtered by `filter`.
+pub fn timeline_href(org: &str, filter: &crate::model::TimelineFilter) -> String {
+    let q = filter.to_query();
+    if q.is_empty() { format!("/o/{org}") } else { format!("/o/{org}?{q}") }
 }
 
 /// The people page of `actor_id` in `org`.

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::timeline::AppBar;
 use crate::api::{current_viewer, load_dashboard};
-use crate::components::thousands;
+use crate::components::{thousands, timeline_href};
 use crate::model::Category;
 use crate::model::dashboard::{Bar, DashRange, Dashboard, Story};
 
@@ -48,12 +48,6 @@ pub fn DashboardPage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// A timeline link for `filter` in `org`.
-fn timeline_href(org: &str, filter: &crate::model::TimelineFilter) -> String {
-    let q = filter.to_query();
-    if q.is_empty() { format!("/o/{org}") } else { format!("/o/{org}?{q}") }
 }
 
 fn bytes(n: u64) -> String {
@@ -281,11 +275,7 @@ fn StoryList(org: String, stories: Vec<Story>, range: DashRange) -> impl IntoVie
         .into_iter()
         .map(|s| {
             let href = match &s.record {
-                Some((kind, id)) => format!(
-                    "/o/{org}/records/{}/{}",
-                    crate::components::encode_segment(kind),
-                    crate::components::encode_segment(id)
-                ),
+                Some((kind, id)) => crate::components::record_href(&org, kind, id),
                 None => timeline_href(&org, &s.filter),
             };
             let when = s.at.format("%Y-%m-%d %H:%M UTC").to_string();

@@ -8,11 +8,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::timeline::AppBar;
 use crate::api::{current_viewer, load_oversight};
-use crate::components::{encode_segment, person_href, thousands};
+use crate::components::{person_href, record_href, thousands, timeline_href};
 use crate::model::oversight::{OversightView, SystemHealth, ViewKind};
-use crate::model::{
-    AuditEvent, Outcome, TimelineFilter, Within, action_label, entity_type_label, outcome_of,
-};
+use crate::model::{AuditEvent, Outcome, Within, action_label, entity_type_label, outcome_of};
 
 #[component]
 pub fn SecurityPage() -> impl IntoView {
@@ -60,11 +58,6 @@ fn OversightPage(kind: ViewKind) -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-fn timeline_href(org: &str, filter: &TimelineFilter) -> String {
-    let q = filter.to_query();
-    if q.is_empty() { format!("/o/{org}") } else { format!("/o/{org}?{q}") }
 }
 
 #[component]
@@ -177,11 +170,7 @@ fn EventTable(org: String, kind: ViewKind, events: Vec<AuditEvent>) -> impl Into
         .into_iter()
         .map(|e| {
             let when = e.occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-            let record = format!(
-                "/o/{org}/records/{}/{}",
-                encode_segment(&e.entity.entity_type),
-                encode_segment(&e.entity.id)
-            );
+            let record = record_href(&org, &e.entity.entity_type, &e.entity.id);
             let what = format!(
                 "{} · {} {}",
                 action_label(&e.action),

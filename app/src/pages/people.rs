@@ -7,14 +7,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::timeline::AppBar;
 use crate::api::{current_viewer, load_person};
-use crate::components::{encode_segment, person_href, thousands};
+use crate::components::{person_href, record_href, thousands, timeline_href};
 use crate::model::people::{Count, PERIOD_DAYS, PersonActivity, duration_words};
 use crate::model::{ActorKind, AuditEvent, TimelineFilter, action_label, entity_type_label};
-
-fn timeline_href(org: &str, filter: &TimelineFilter) -> String {
-    let q = filter.to_query();
-    if q.is_empty() { format!("/o/{org}") } else { format!("/o/{org}?{q}") }
-}
 
 #[component]
 pub fn PersonPage() -> impl IntoView {
@@ -174,11 +169,7 @@ fn RecentTable(org: String, events: Vec<AuditEvent>) -> impl IntoView {
     let rows = events
         .into_iter()
         .map(|e| {
-            let record = format!(
-                "/o/{org}/records/{}/{}",
-                encode_segment(&e.entity.entity_type),
-                encode_segment(&e.entity.id)
-            );
+            let record = record_href(&org, &e.entity.entity_type, &e.entity.id);
             let detail = e.context.ip.clone().map(|ip| format!("From {ip}")).unwrap_or_default();
             view! {
                 <tr>

@@ -120,6 +120,11 @@ fn exact_inputs(doc: &mut Value, year: i32) {
             };
         }
     }
+    // `format=json`: one array of the NDJSON lines' objects.
+    let json = &mut paths["/api/v1/events/export"]["get"]["responses"]["200"]["content"]["application/json"];
+    if json.is_object() {
+        json["schema"] = serde_json::json!({"type": "array", "items": {"type": "object"}});
+    }
     if let Some(params) = paths["/api/v1/events"]["post"]["parameters"].as_array_mut() {
         for param in params.iter_mut().filter(|p| p["name"] == "Idempotency-Key") {
             // Visible ASCII as HTTP carries it (surrounding spaces are not
@@ -219,6 +224,7 @@ mod tests {
         assert_eq!(params[1..], super::super::export::FILTER_KEYS);
         let content = &export["responses"]["200"]["content"];
         assert!(content["text/csv"].is_object() && content["application/x-ndjson"].is_object(), "{content}");
+        assert_eq!(content["application/json"]["schema"]["type"], "array", "{content}");
         assert_eq!(
             export["responses"]["400"]["content"]["application/json"]["schema"]["$ref"],
             "#/components/schemas/ErrorBody"
